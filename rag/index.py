@@ -1,0 +1,324 @@
+"""The index: chunks and vectors in Chroma, a per-article manifest in SQLite, facts in rag.json.
+
+One directory holds everything (``chroma/``, ``manifest.sqlite``, ``rag.json``) and one
+process owns it at a time (a lock file says so). Ingest is incremental and idempotent:
+articles are keyed by id and content hash, chunk ids are ``<article id>::<n>``.
+
+Example:
+    >>> with Index.open(Settings(db="/tmp/idx")) as index:   # doctest: +SKIP
+    ...     report = index.ingest(["corpus/"])
+    ...     hits = index.search("What did Russia say about the Gulf alliance?", k=3)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.chunk import CHUNKER_VERSION, chunk_text
+from rag.config import IndexInfo, Settings
+from rag.ingest import Article, FileResult, Problem, list_files, read_paths
+from rag.text import NORMALIZATION_VERSION
+
+
+class IndexUnavailable(RuntimeError):
+    """The index cannot be used as asked; the message says what to do."""
+
+
+@dataclass
+class Hit:
+    """One retrieved passage."""
+
+    rank: int
+    score: float
+    article_id: str
+    chunk_id: str
+    title: str
+    source: str
+    url: str
+    date: str
+    text: str
+    start: int = 0
+    end: int = 0
+
+    def as_json(self) -> dict:
+        keys = ("rank", "score", "article_id", "chunk_id", "title", "source", "url", "date", "text")
+        return {k: (round(getattr(self, k), 4) if k == "score" else getattr(self, k)) for k in keys}
+
+
+@dataclass
+class IngestReport:
+    articles: int = 0  # new or changed, now indexed
+    chunks: int = 0
+    skipped: int = 0  # unchanged
+    removed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.chunks / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (f"{self.articles} articles indexed ({self.chunks} chunks), {self.skipped} unchanged skipped, "
+                f"{self.removed} removed, {self.failed} failed, {self.seconds:.1f} s, "
+                f"{self.chunks_per_s:.1f} chunks/s")
+
+
+def _date_int(date: str) -> int:
+    digits = "".join(ch for ch in date[:10] if ch.isdigit())
+    return int(digits[:8].ljust(8, "0")) if len(digits) >= 4 else 0
+
+
+class Index:
+    """A news index on disk. Use :meth:`open`; close it (or use ``with``) to release the lock."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        self.settings = settings
+        self.path = Path(settings.db)
+        self._embedder = embedder
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise IndexUnavailable(
+                f"index {self.path} is open in another process (a running 'rag serve'?). "
+                "Stop it first: one process owns an embedded Chroma directory.") from None
+        self._check_info()
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self._client = chromadb.PersistentClient(
+            path=str(self.path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        # Vectors are always passed in: with no embedding function Chroma never fetches its own model.
+        self._col = self._client.get_or_create_collection(
+            settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        self._db = sqlite3.connect(self.path / "manifest.sqlite")
+        self._db.execute("CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, "
+                         "n_chunks INTEGER NOT NULL, origin TEXT NOT NULL)")
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, embedder=None, rebuild: bool = False) -> "Index":
+        settings = settings or Settings()
+        if rebuild and Path(settings.db).exists():
+            for name in ("chroma", "manifest.sqlite", "rag.json"):
+                p = Path(settings.db) / name
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        return cls(settings, embedder)
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if getattr(self, "_db", None) is not None:
+            self._db.close()
+            self._db = None
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+
+    # -- facts stored beside the index -------------------------------------------------
+    def _wanted_info(self, dim: int) -> IndexInfo:
+        s = self.settings
+        return IndexInfo(model=s.model, dim=dim, normalization=NORMALIZATION_VERSION,
+                         chunker=f"{CHUNKER_VERSION}/{s.chunk_chars}", collection=s.collection)
+
+    def _check_info(self) -> None:
+        stored = self.info
+        if stored is None:
+            return
+        s = self.settings
+        clashes = [f"{k}: index has {getattr(stored, k)!r}, asked for {v!r}" for k, v in (
+            ("model", s.model), ("normalization", NORMALIZATION_VERSION),
+            ("chunker", f"{CHUNKER_VERSION}/{s.chunk_chars}")) if getattr(stored, k) != v]
+        if clashes:
+            self.close()
+            raise IndexUnavailable(
+                f"index {self.path} was built with other settings ({'; '.join(clashes)}). "
+                f"Rebuild it with: rag ingest --rebuild --db {self.path} PATH... "
+                f"(or choose another --db), or use the model it was built with (--model {stored.model}).")
+
+    @property
+    def info(self) -> IndexInfo | None:
+        p = self.path / "rag.json"
+        return IndexInfo.model_validate_json(p.read_text()) if p.exists() else None
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from rag.models import Embedder
+
+            s = self.settings
+            self._embedder = Embedder(s.model, s.query_prompt, s.passage_prompt)
+        return self._embedder
+
+    # -- reading -----------------------------------------------------------------------
+    def count(self) -> tuple[int, int]:
+        """(articles, chunks)."""
+        (n,) = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
+        return n, self._col.count()
+
+    def manifest(self) -> dict[str, str]:
+        return dict(self._db.execute("SELECT id, hash FROM articles"))
+
+    def search(self, question: str, k: int = 5) -> list[Hit]:
+        """The ``k`` passages closest to ``question`` (cosine similarity as score)."""
+        return self.search_vector(self.embedder.embed_queries([question])[0], k)
+
+    def search_vector(self, vector, k: int = 5) -> list[Hit]:
+        if self._col.count() == 0:
+            return []
+        res = self._col.query(query_embeddings=[vector], n_results=k,
+                              include=["documents", "metadatas", "distances"])
+        hits = []
+        for i, (cid, doc, meta, dist) in enumerate(zip(res["ids"][0], res["documents"][0],
+                                                       res["metadatas"][0], res["distances"][0]), 1):
+            hits.append(Hit(rank=i, score=1.0 - float(dist), article_id=meta["article_id"], chunk_id=cid,
+                            title=meta.get("title", ""), source=meta.get("source", ""), url=meta.get("url", ""),
+                            date=meta.get("date", ""), text=doc, start=meta.get("start", 0), end=meta.get("end", 0)))
+        return hits
+
+    # -- writing -----------------------------------------------------------------------
+    def remove(self, article_ids: Iterable[str]) -> int:
+        """Delete articles and their chunks; returns how many were indexed."""
+        n = 0
+        for aid in article_ids:
+            row = self._db.execute("SELECT n_chunks FROM articles WHERE id = ?", (aid,)).fetchone()
+            if row is None:
+                continue
+            self._col.delete(ids=[f"{aid}::{i}" for i in range(row[0])])
+            self._db.execute("DELETE FROM articles WHERE id = ?", (aid,))
+            n += 1
+        self._db.commit()
+        return n
+
+    def ingest(self, paths: Iterable[str | Path], limit: int | None = None, progress: bool = True,
+               on_problem=None) -> IngestReport:
+        """Index new and changed articles from ``paths``; skip unchanged; prune vanished ones.
+
+        Pruning only happens on a full run (no ``limit``) and only for files read without
+        errors, so a broken line never costs an article that was already indexed.
+        """
+        from tqdm import tqdm
+
+        paths = [Path(p) for p in paths]
+        report, t0 = IngestReport(), time.perf_counter()
+        on_problem = on_problem or (lambda p: tqdm.write(f"skipped: {p}", file=sys.stderr))
+        known = self.manifest()
+        salt = f"{CHUNKER_VERSION}/{self.settings.chunk_chars}/{NORMALIZATION_VERSION}"
+        files: list[FileResult] = []
+        seen: dict[str, str] = {}
+        pending: list[tuple[Article, str, list]] = []
+        bar = tqdm(total=_estimate(paths, limit), unit="art", disable=not progress, desc="ingest",
+                   dynamic_ncols=True)
+        limited = False
+        for item in read_paths(paths, files):
+            if isinstance(item, Problem):
+                report.failed += 1
+                report.problems.append(item)
+                on_problem(item)
+                continue
+            if limit is not None and len(seen) >= limit:
+                limited = True
+                break
+            where = f"{item.origin}:{item.line}" if item.line else item.origin
+            if item.id in seen:
+                p = Problem(item.origin, item.line, f"duplicate article id {item.id!r} (first at {seen[item.id]})")
+                report.failed += 1
+                report.problems.append(p)
+                on_problem(p)
+                continue
+            seen[item.id] = where
+            bar.update(1)
+            digest = item.content_hash(salt)
+            if known.get(item.id) == digest:
+                report.skipped += 1
+                continue
+            pending.append((item, digest, chunk_text(item.text, self.settings.chunk_chars)))
+            if sum(len(c) for _, _, c in pending) >= self.settings.batch_size * 8:
+                self._flush(pending, report)
+                bar.set_postfix(chunks=report.chunks, per_s=f"{report.chunks / (time.perf_counter() - t0):.1f}")
+                pending = []
+        self._flush(pending, report)
+        bar.close()
+        if limit is None and not limited:
+            report.removed = self._prune(paths, files)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _flush(self, pending: list[tuple[Article, str, list]], report: IngestReport) -> None:
+        if not pending:
+            return
+        if self.info is None:
+            (self.path / "rag.json").write_text(self._wanted_info(self.embedder.dim).model_dump_json(indent=2))
+        texts = [f"{a.title}\n{c.text}" if a.title else c.text for a, _, chunks in pending for c in chunks]
+        vectors = self.embedder.embed_passages(texts, self.settings.batch_size)
+        ids, docs, metas = [], [], []
+        for art, _, chunks in pending:
+            base = {"article_id": art.id, "title": art.title, "source": art.source, "url": art.url,
+                    "date": art.date, "date_int": _date_int(art.date), "category": art.category,
+                    "author": art.author}
+            for c in chunks:
+                ids.append(f"{art.id}::{c.index}")
+                docs.append(c.text)
+                metas.append({**base, "chunk": c.index, "start": c.start, "end": c.end})
+        # Changed articles: drop their old chunks first (they may have had more of them).
+        self.remove(a.id for a, _, _ in pending)
+        for i in range(0, len(ids), 4000):
+            self._col.add(ids=ids[i:i + 4000], documents=docs[i:i + 4000], metadatas=metas[i:i + 4000],
+                          embeddings=vectors[i:i + 4000])
+        self._db.executemany(
+            "INSERT OR REPLACE INTO articles (id, hash, n_chunks, origin) VALUES (?, ?, ?, ?)",
+            [(a.id, h, len(c), str(Path(a.origin).resolve())) for a, h, c in pending])
+        self._db.commit()
+        report.articles += len(pending)
+        report.chunks += len(ids)
+
+    def _prune(self, paths: list[Path], files: list[FileResult]) -> int:
+        """Remove articles that vanished from files (or folders) read completely this run."""
+        read = {str(Path(f.path).resolve()): f for f in files}
+        folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
+        gone = []
+        for aid, origin in self._db.execute("SELECT id, origin FROM articles"):
+            f = read.get(origin)
+            if f is not None:
+                if f.complete and aid not in f.ids:
+                    gone.append(aid)
+            elif any(origin.startswith(d) for d in folders):
+                gone.append(aid)  # its file was deleted from a folder we just read
+        return self.remove(gone)
+
+
+def _estimate(paths: list[Path], limit: int | None) -> int | None:
+    """Article count for the progress bar: lines of JSONL files, one per text file."""
+    import gzip
+
+    total = 0
+    for f, _ in list_files(paths):
+        try:
+            if f.name.endswith(".jsonl.gz"):
+                with gzip.open(f, "rb") as fh:
+                    total += sum(1 for _ in fh)
+            elif f.name.endswith(".jsonl"):
+                total += f.read_bytes().count(b"\n")
+            else:
+                total += 1
+        except OSError:
+            pass
+        if limit is not None and total >= limit:
+            return limit
+    return total

