@@ -1,0 +1,31 @@
+from rag.answer import Answer, Citation
+from rag.index import Hit
+from ui.app import render_answer
+
+
+def _cite(**kw):
+    base = dict(n=1, article_id="a", chunk_id="a::0", title="عنوان", source="bbc", url="http://x/1",
+                date="2018-08-06", quote="جملة الدليل.", passage="قبلها. جملة الدليل. بعدها.")
+    return Citation(**{**base, **kw})
+
+
+def test_quote_highlighted_inside_its_passage_and_rtl_auto():
+    out = render_answer(Answer("q", "According to BBC Arabic: «جملة الدليل.» [1]", False, [_cite()]))
+    assert '<mark class="rag-quote">جملة الدليل.</mark>' in out
+    assert out.index("قبلها.") < out.index("<mark") < out.index("بعدها.")
+    assert 'dir="auto"' in out and 'href="#rag-src-1"' in out and 'id="rag-src-1"' in out
+    assert "BBC Arabic · 2018-08-06" in out and 'href="http://x/1"' in out
+
+
+def test_article_html_is_inert():
+    evil = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    c = _cite(title=evil, quote=evil, passage="x " + evil, url='javascript:alert(3)', source=evil)
+    out = render_answer(Answer("q", f"«{evil}» [1]", False, [c]))
+    assert "<script" not in out and "<img" not in out and "javascript:" not in out
+    assert "&lt;script&gt;" in out
+
+
+def test_abstention_lists_nearest_passages():
+    hit = Hit(1, 0.71, "a", "a::0", "<b>near</b>", "cnn", "", "", "text")
+    out = render_answer(Answer("q", "The sources do not answer this question.", True, [], [hit]))
+    assert "rag-abstain" in out and "Nearest passages" in out and "&lt;b&gt;near" in out
