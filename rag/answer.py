@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.index import Hit, Index
+from rag.index import Filters, Hit, Index
+from rag.ingest import outlet_name
 from rag.text import is_arabic, sentence_spans
 
 # Relevance is judged against a background: e5 similarities are compressed (off-topic
@@ -31,11 +32,6 @@ MIN_PASSAGE_SCORE = 0.77  # used only when the index is too small for a backgrou
 MAX_EVIDENCE = 3
 EVIDENCE_MARGIN = 0.03  # keep further sentences scoring within this of the best
 _MIN_SENTENCE_CHARS = 25
-
-OUTLETS = {  # display names for the corpora's source codes
-    "alarabia": "Al Arabiya", "bbc": "BBC Arabic", "cnn": "CNN Arabic", "france24": "France 24 Arabic",
-    "skynews": "Sky News Arabia", "aawsat": "Asharq Al-Awsat",
-}
 
 
 @dataclass
@@ -70,21 +66,14 @@ class Answer:
                 "confident": self.confident, "citations": [c.as_json() for c in self.citations]}
 
 
-def outlet_name(source: str) -> str:
-    """>>> outlet_name("BBC"), outlet_name("وكالة سبوتنيك")
-    ('BBC Arabic', 'وكالة سبوتنيك')
-    """
-    return OUTLETS.get(source.lower(), source)
-
-
-def answer(index: Index, question: str, k: int = 6) -> Answer:
-    """Retrieve ``k`` passages and answer ``question`` from their sentences."""
+def answer(index: Index, question: str, k: int = 6, filters: Filters | None = None) -> Answer:
+    """Retrieve ``k`` passages (within ``filters``) and answer ``question`` from their sentences."""
     question = question.strip()
     qvec = index.embedder.embed_queries([question])[0]
-    ranked = index.search_vector(qvec, max(k, BACKGROUND[1]))
-    hits = ranked[:k]
+    ranked = index.search_vector(qvec, max(k, BACKGROUND[1]))  # unfiltered: the background
+    hits = index.search_vector(qvec, k, filters) if filters and not filters.empty else ranked[:k]
     arabic = is_arabic(question)
-    margin = relevance(ranked) if hits else -1.0
+    margin = relevance(hits[0].score, ranked) if hits else -1.0
     if margin < 0:
         return _abstain(question, hits, arabic)
     candidates = [(h, a, b) for h in hits for a, b in sentence_spans(h.text)
@@ -112,13 +101,13 @@ def answer(index: Index, question: str, k: int = 6) -> Answer:
     return Answer(question, text, False, citations, hits, confident)
 
 
-def relevance(ranked: list[Hit]) -> float:
-    """How far the best passage stands above the background; negative means "not answered"."""
+def relevance(top: float, ranked: list[Hit]) -> float:
+    """How far score ``top`` stands above the background; negative means "not answered"."""
     lo, hi = BACKGROUND
     if len(ranked) < (lo + hi) // 2:
-        return ranked[0].score - MIN_PASSAGE_SCORE
+        return top - MIN_PASSAGE_SCORE
     background = float(np.mean([h.score for h in ranked[lo:hi]]))
-    return ranked[0].score - background - MIN_GAP
+    return top - background - MIN_GAP
 
 
 def _lead(c: Citation, arabic: bool) -> str:

@@ -14,7 +14,7 @@ import typer
 
 from rag.config import DEFAULT_MODEL, Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Question answering with exact-quote citations over news articles, offline.")
 
 DbOpt = Annotated[Optional[Path], typer.Option("--db", help="Index directory [env RAG_DB, default ./rag-index].")]
@@ -102,7 +102,8 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer with numbered citations quoted exactly from the articles."""
-    from rag.answer import answer, outlet_name
+    from rag.answer import answer
+    from rag.ingest import outlet_name
 
     with _open(db) as index:
         for q in _questions(question):
@@ -145,16 +146,23 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 7860,
     ingest_paths: Annotated[Optional[list[Path]], typer.Option(
         "--ingest", help="Ingest these first (incremental: unchanged articles are skipped).")] = None,
+    auth: Annotated[Optional[str], typer.Option(
+        envvar="RAG_AUTH", help="Basic auth for the UI as USER:PASSWORD [env RAG_AUTH].")] = None,
 ) -> None:
-    """Start the chat UI."""
+    """Start the chat UI and the JSON API (/api/search, /api/ask, /api/health, /docs)."""
     from ui.app import launch
 
+    if auth is not None and ":" not in auth:
+        typer.echo("error: --auth must be USER:PASSWORD", err=True)
+        raise typer.Exit(2)
     index = _open(db)
     if ingest_paths:
         report = index.ingest(ingest_paths)
         typer.echo(report.summary())
+        for p in report.problems:
+            typer.echo(f"skipped: {p}", err=True)
     index.embedder  # load the model before the first question, not during it
-    launch(index, host=host, port=port)
+    launch(index, host=host, port=port, auth=tuple(auth.split(":", 1)) if auth else None)
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def dequantize_q4_0(raw: bytes, count: int) -> np.ndarray:
 
     >>> blk = struct.pack("<e", 0.5) + bytes([0x9F] + [0x88] * 15)
     >>> dequantize_q4_0(blk, 32)[[0, 16, 1]].tolist()
-    [3.5, -3.0, 0.0]
+    [3.5, 0.5, 0.0]
     """
     nblocks = count // QK
     blocks = np.frombuffer(raw, dtype=np.uint8, count=nblocks * 18).reshape(nblocks, 18)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,8 @@ class Embedder:
         hf_logging.disable_progress_bar()
 
         self.spec = spec
+        # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
+        self._lock = threading.Lock()
         self.model = SentenceTransformer(path, device="cpu")
         own = self.model.prompts or {}
         is_e5 = "e5" in spec.lower()
@@ -75,9 +78,11 @@ class Embedder:
         self.dim = int(self.model.get_embedding_dimension())
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        return self.model.encode(list(texts), prompt=prompt, batch_size=batch_size,
-                                 normalize_embeddings=True, convert_to_numpy=True,
-                                 show_progress_bar=False).astype(np.float32)
+        with self._lock:
+            out = self.model.encode(list(texts), prompt=prompt, batch_size=batch_size,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False)
+        return out.astype(np.float32)
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, 16)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import html
 import os
 import re
-import threading
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, before gradio loads
 
-from rag.answer import Answer, answer, outlet_name  # noqa: E402
+from rag.answer import Answer, answer  # noqa: E402
+from rag.index import Filters  # noqa: E402
+from rag.ingest import outlet_name  # noqa: E402
 
 EXAMPLES = [
     "What did Russia say about the Gulf alliance?",
@@ -41,8 +42,11 @@ def _safe_url(url: str) -> str:
     return url if re.match(r"^https?://", url or "", re.I) else ""
 
 
-def render_answer(ans: Answer) -> str:
+def render_answer(ans: Answer, anchor: str = "a") -> str:
     """HTML for one answer: the text with [n] markers, then its sources (all escaped).
+
+    ``anchor`` makes the ids of this answer's sources unique in the page, so that [n]
+    jumps to the source of the same answer.
 
     >>> from rag.answer import Answer, Citation
     >>> c = Citation(1, "a", "a::0", "<b>T</b>", "bbc", "javascript:x", "2018", "q<script>")
@@ -51,7 +55,7 @@ def render_answer(ans: Answer) -> str:
     (False, True, False)
     """
     body = _e(ans.answer)
-    body = re.sub(r"\[(\d+)\]", r'<a href="#rag-src-\1" class="rag-ref">[\1]</a>', body)
+    body = re.sub(r"\[(\d+)\]", rf'<a href="#rag-src-{anchor}-\1" class="rag-ref">[\1]</a>', body)
     body = body.replace("\n", "<br>")
     cls = "rag-answer rag-abstain" if ans.abstained else "rag-answer"
     parts = [f'<div class="{cls}" dir="auto">{body}</div>']
@@ -65,50 +69,118 @@ def render_answer(ans: Answer) -> str:
             url = _safe_url(c.url)
             title = f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(c.title)}</a>' if url else _e(c.title)
             meta = " · ".join(_e(x) for x in (outlet_name(c.source), c.date) if x)
-            items.append(f'<div class="rag-source" id="rag-src-{c.n}"><b>[{c.n}]</b> <span dir="auto">{title}</span>'
-                         f' <span class="rag-meta">{meta}</span><div dir="auto">{shown}</div></div>')
+            items.append(f'<div class="rag-source" id="rag-src-{anchor}-{c.n}"><b>[{c.n}]</b> '
+                         f'<span dir="auto">{title}</span> <span class="rag-meta">{meta}</span>'
+                         f'<div class="rag-passage" dir="auto">{shown}</div></div>')
         parts.append('<div class="rag-sources"><b>Sources</b>' + "".join(items) + "</div>")
     elif ans.passages:
         near = "".join(f'<div class="rag-source" dir="auto">{_e(h.title)} <span class="rag-meta">'
-                       f"{_e(outlet_name(h.source))} {h.score:.2f}</span></div>" for h in ans.passages[:3])
+                       f"{_e(outlet_name(h.source))} {_e(h.date)} · {h.score:.2f}</span></div>"
+                       for h in ans.passages[:3])
         parts.append(f'<div class="rag-sources"><b>Nearest passages</b>{near}</div>')
     return "".join(parts)
 
 
+def _stream_steps(ans: Answer, anchor: str):
+    """What the chat shows while an answer arrives: its lines one by one, then the sources."""
+    lines = ans.answer.split("\n")
+    for i in range(1, len(lines)):
+        partial = Answer(ans.question, "\n".join(lines[:i]), ans.abstained)
+        yield render_answer(partial, anchor)
+    yield render_answer(ans, anchor)
+
+
+def _filters(sources, date_from: str, date_to: str) -> Filters:
+    """Filters from the side panel; a malformed date is refused with a message."""
+    dates = []
+    for label, value in (("From", date_from), ("To", date_to)):
+        value = (value or "").strip()
+        if value and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError(f"{label} date must look like 2018-08-27, not {value!r}")
+        dates.append(value or None)
+    return Filters(sources=tuple(sources or ()), date_from=dates[0], date_to=dates[1])
+
+
 def build_app(index):
     """The Gradio Blocks app over an open :class:`rag.index.Index`."""
+    import itertools
+
     import gradio as gr
 
-    lock = threading.Lock()  # one model and one Chroma client, shared by all sessions
+    counter = itertools.count(1)
+    outlets = [(outlet_name(src), src) for src in index.sources()]
 
-    def respond(message: str, history: list):
+    def respond(message: str, history: list, sources, date_from, date_to):
         message = (message or "").strip()
         if not message:
-            return "", history
-        with lock:
-            ans = answer(index, message)
-        history = history + [{"role": "user", "content": _e(message)},
-                             {"role": "assistant", "content": render_answer(ans)}]
-        return "", history
+            yield "", history
+            return
+        try:
+            filters = _filters(sources, date_from, date_to)
+        except ValueError as e:
+            gr.Warning(str(e))
+            yield message, history
+            return
+        history = history + [{"role": "user", "content": f'<div dir="auto">{_e(message)}</div>'},
+                             {"role": "assistant", "content": '<div class="rag-pending">Searching the articles…</div>'}]
+        yield "", history
+        ans = answer(index, message, filters=filters)
+        anchor = f"m{next(counter)}"
+        for html_text in _stream_steps(ans, anchor):
+            history[-1] = {"role": "assistant", "content": html_text}
+            yield "", history
 
     with gr.Blocks(title="News QA") as demo:
+        with gr.Sidebar(label="Filters", open=True):
+            gr.Markdown("**Filters**")
+            sources = gr.Dropdown(outlets, multiselect=True, label="Outlets", elem_id="outlets")
+            date_from = gr.Textbox(label="From date", placeholder="2018-02-01", elem_id="date-from")
+            date_to = gr.Textbox(label="To date", placeholder="2018-10-31", elem_id="date-to")
+            gr.Radio(["extractive"], value="extractive", label="Answer mode",
+                     info="Quotes evidence sentences; no language model.", elem_id="mode")
         gr.Markdown("### News QA — answers quoted from the articles, with numbered citations")
-        chat = gr.Chatbot(height=560, elem_id="chat", rtl=False, sanitize_html=True,
-                          feedback_options=None, layout="panel")
+        chat = gr.Chatbot(height=600, elem_id="chat", sanitize_html=True, feedback_options=None,
+                          layout="panel", show_label=False)
         with gr.Row():
             box = gr.Textbox(placeholder="Ask in English or Arabic…", show_label=False, scale=8,
                              elem_id="question", rtl=False)
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
         gr.Examples(EXAMPLES, inputs=box)
-        gr.ClearButton([chat, box], value="New chat")
-        box.submit(respond, [box, chat], [box, chat])
-        send.click(respond, [box, chat], [box, chat])
-    demo.queue(default_concurrency_limit=4)
+        gr.ClearButton([chat, box], value="New chat", elem_id="new-chat")
+        inputs = [box, chat, sources, date_from, date_to]
+        box.submit(respond, inputs, [box, chat], api_visibility="private")
+        send.click(respond, inputs, [box, chat], api_visibility="private")
+
+        def ask_api(question: str) -> dict:
+            """Cited answer as JSON (the CLI's `ask --json`)."""
+            return answer(index, question).as_json()
+
+        def search_api(question: str, k: int = 5) -> dict:
+            """Ranked passages as JSON (the CLI's `search --json`)."""
+            return {"question": question, "results": [h.as_json() for h in index.search(question, int(k))]}
+
+        gr.api(ask_api, api_name="ask")
+        gr.api(search_api, api_name="search")
+    # Ten people asking at once are all answered: the model itself is shared under a lock.
+    demo.queue(default_concurrency_limit=10, max_size=100)
     return demo
 
 
-def launch(index, host: str = "127.0.0.1", port: int = 7860, **kw):
-    """Serve the UI (loopback by default). Blocks until stopped."""
-    demo = build_app(index)
-    print(f"chat UI on http://{host}:{port}", flush=True)
-    demo.launch(server_name=host, server_port=port, share=False, show_error=True, css=CSS, **kw)
+def create_server_app(index, auth: tuple[str, str] | None = None):
+    """One FastAPI app: the JSON API under /api and the chat UI at /."""
+    import gradio as gr
+
+    from rag.api import build_api
+
+    app = build_api(index)
+    return gr.mount_gradio_app(app, build_app(index), path="/", css=CSS, auth=auth, footer_links=["api"],
+                               show_error=True)
+
+
+def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None):
+    """Serve UI and API (loopback by default). Blocks until stopped."""
+    import uvicorn
+
+    app = create_server_app(index, auth)
+    print(f"chat UI on http://{host}:{port}/  ·  API docs on http://{host}:{port}/docs", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

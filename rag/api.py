@@ -1,0 +1,76 @@
+"""HTTP API for other apps: the same JSON as the CLI's ``--json``, served beside the chat UI.
+
+``rag serve`` mounts the Gradio UI on this FastAPI app, so one process owns the index.
+OpenAPI schema at ``/openapi.json``, interactive docs at ``/docs``.
+
+Example:
+    >>> import httpx                                                     # doctest: +SKIP
+    >>> httpx.post("http://127.0.0.1:7860/api/ask",
+    ...            json={"question": "What did Russia say about the Gulf alliance?"}).json()
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from rag import __version__
+from rag.answer import answer
+from rag.index import Filters, Index
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class Query(BaseModel):
+    """A question with optional filters. Unknown fields are refused (typos should not pass)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000, description="English or Arabic")
+    k: int = Field(5, ge=1, le=50, description="passages to retrieve")
+    sources: list[str] | None = Field(None, max_length=50, description="outlet codes or names")
+    date_from: date | None = None
+    date_to: date | None = None
+    history: list[Turn] | None = Field(None, max_length=50, description="earlier turns of a chat")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question is blank")
+        return v.strip()
+
+    def filters(self) -> Filters:
+        return Filters(sources=tuple(self.sources or ()),
+                       date_from=self.date_from.isoformat() if self.date_from else None,
+                       date_to=self.date_to.isoformat() if self.date_to else None)
+
+
+def build_api(index: Index) -> FastAPI:
+    """FastAPI app with ``/api/search``, ``/api/ask`` and ``/api/health`` over ``index``."""
+    app = FastAPI(title="News QA API", version=__version__,
+                  description="Cited answers and passage search over the indexed news articles.")
+
+    @app.post("/api/search")
+    def search(q: Query) -> dict:
+        hits = index.search(q.question, q.k, q.filters())
+        return {"question": q.question, "results": [h.as_json() for h in hits]}
+
+    @app.post("/api/ask")
+    def ask(q: Query) -> dict:
+        return answer(index, q.question, k=max(q.k, 6), filters=q.filters()).as_json()
+
+    @app.get("/api/health")
+    def health() -> dict:
+        articles, chunks = index.count()
+        info = index.info
+        return {"status": "ok", "version": __version__, "articles": articles, "chunks": chunks,
+                "model": info.model if info else index.settings.model, "dim": info.dim if info else None}
+
+    return app
