@@ -2,7 +2,7 @@
 
 Example:
     >>> import rag                                                         # doctest: +SKIP
-    >>> with rag.open_index("rag-index") as index:
+    >>> with rag.open_index("rag-index") as index:                          # doctest: +SKIP
     ...     index.ingest(["corpus/"])
     ...     hits = index.search("What did Russia say about the Gulf alliance?", k=3)
     ...     ans = rag.answer(index, "What did Russia say about the Gulf alliance?")

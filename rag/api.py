@@ -5,7 +5,7 @@ OpenAPI schema at ``/openapi.json``, interactive docs at ``/docs``.
 
 Example:
     >>> import httpx                                                     # doctest: +SKIP
-    >>> httpx.post("http://127.0.0.1:7860/api/ask",
+    >>> httpx.post("http://127.0.0.1:7860/api/ask",                       # doctest: +SKIP
     ...            json={"question": "What did Russia say about the Gulf alliance?"}).json()
 """
 

@@ -13,8 +13,14 @@ def test_quote_highlighted_inside_its_passage_and_rtl_auto():
     out = render_answer(Answer("q", "According to BBC Arabic: «جملة الدليل.» [1]", False, [_cite()]))
     assert '<mark class="rag-quote">جملة الدليل.</mark>' in out
     assert out.index("قبلها.") < out.index("<mark") < out.index("بعدها.")
-    assert 'dir="auto"' in out and 'href="#rag-src-1"' in out and 'id="rag-src-1"' in out
+    assert 'dir="auto"' in out and 'href="#rag-src-a-1"' in out and 'id="rag-src-a-1"' in out
     assert "BBC Arabic · 2018-08-06" in out and 'href="http://x/1"' in out
+
+
+def test_anchors_unique_per_answer():
+    one = render_answer(Answer("q", "x [1]", False, [_cite()]), anchor="m1")
+    two = render_answer(Answer("q", "x [1]", False, [_cite()]), anchor="m2")
+    assert 'href="#rag-src-m1-1"' in one and 'id="rag-src-m2-1"' in two and "m1" not in two
 
 
 def test_article_html_is_inert():
