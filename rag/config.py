@@ -33,6 +33,9 @@ class Settings(BaseModel):
     chunk_chars: int = Field(800, ge=200, le=4000)
     batch_size: int = Field(32, ge=1, le=512)
     collection: str = Field("news", min_length=3)
+    # A running `chroma run` server (e.g. "http://127.0.0.1:8000") instead of the embedded
+    # directory; the manifest and rag.json still live in `db`.
+    chroma_url: str | None = Field(default_factory=lambda: os.environ.get("RAG_CHROMA_URL") or None)
 
 
 class IndexInfo(BaseModel):

@@ -141,8 +141,15 @@ class Index:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        self._client = chromadb.PersistentClient(
-            path=str(self.path / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if settings.chroma_url:
+            from urllib.parse import urlsplit
+
+            url = urlsplit(settings.chroma_url)
+            self._client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
+                                               ssl=url.scheme == "https", settings=chroma_settings)
+        else:
+            self._client = chromadb.PersistentClient(path=str(self.path / "chroma"), settings=chroma_settings)
         if rebuild and settings.collection in [c.name for c in self._client.list_collections()]:
             # Through the client, not rm -rf: chromadb caches open directories per process.
             self._client.delete_collection(settings.collection)

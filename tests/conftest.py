@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import itertools
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -67,3 +73,47 @@ def news_index(news_db, embedder):
 
     with Index.open(Settings(db=news_db), embedder=embedder) as index:
         yield index
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running(cmd: list[str], url: str, log: Path, timeout: float = 180):
+    """Start a real server process, wait until ``url`` answers, stop it afterwards."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.time() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"{cmd[:4]} exited: {log.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"{cmd[:4]} did not answer in {timeout} s: {log.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(news_db, tmp_path_factory):
+    """`rag serve` (UI + API) on a free loopback port over the news index."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    cmd = [sys.executable, "-m", "rag.cli", "serve", "--db", str(news_db), "--port", str(port)]
+    url = f"http://127.0.0.1:{port}/"
+    with running(cmd, url + "api/health", log):
+        yield url

@@ -1,0 +1,39 @@
+"""LangChain integration: the index as a ``BaseRetriever`` (``invoke``, LCEL chains).
+
+Example:
+    >>> import rag                                                         # doctest: +SKIP
+    >>> from rag.langchain import NewsRetriever
+    >>> retriever = NewsRetriever(index=rag.open_index("rag-index"), k=3)   # doctest: +SKIP
+    >>> docs = retriever.invoke("What did Russia say about the Gulf alliance?")  # doctest: +SKIP
+    >>> docs[0].metadata["article_id"]                                      # doctest: +SKIP
+    'seed-article.txt'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field
+
+from rag.index import Filters, Hit
+
+
+def hit_to_document(hit: Hit) -> Document:
+    meta = {k: v for k, v in hit.as_json().items() if k != "text"}
+    return Document(page_content=hit.text, metadata=meta, id=hit.chunk_id)
+
+
+class NewsRetriever(BaseRetriever):
+    """Passages of an open :class:`rag.index.Index` (embedded or on a Chroma server)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: Any = Field(description="an open rag.index.Index")
+    k: int = Field(5, ge=1, le=100)
+    filters: Filters | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [hit_to_document(h) for h in self.index.search(query, self.k, self.filters)]

