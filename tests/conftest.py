@@ -53,16 +53,31 @@ def ant_sample(tmp_path_factory, shared) -> Path:
     return path
 
 
+EVIL_TITLE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">حديقة فيينا'
+EVIL = {  # an article whose title and text try to run code in the reader's browser
+    "id": "evil-1", "source": "<b>evil</b>", "date": "2018-09-09", "url": "javascript:window.__pwned=3",
+    "title": EVIL_TITLE,
+    "text": "افتتحت حديقة الحيوان في مدينة فيينا النمساوية جناحا جديدا لدببة الباندا العملاقة القادمة من الصين. "
+            '<script>window.__pwned = 4</script><img src=x onerror="window.__pwned = 5"> '
+            "وقال مدير الحديقة إن الجناح الجديد كلف ثلاثة ملايين يورو.",
+}
+EVIL_QUESTION = "What did the Vienna zoo open for the giant pandas?"
+
+
 @pytest.fixture(scope="session")
 def news_db(tmp_path_factory, embedder, ant_sample) -> Path:
-    """A real on-disk index of the seed article plus the ANT sample (built once, then closed)."""
+    """A real on-disk index: the seed article, the ANT sample and one hostile article."""
+    import json
+
     from rag.config import Settings
     from rag.index import Index
 
     db = tmp_path_factory.mktemp("news-db")
+    evil = db.parent / "evil.jsonl"
+    evil.write_text(json.dumps(EVIL, ensure_ascii=False) + "\n", encoding="utf-8")
     with Index.open(Settings(db=db), embedder=embedder) as index:
-        report = index.ingest([SEED, ant_sample], progress=False)
-    assert report.failed == 0 and report.articles == 305
+        report = index.ingest([SEED, ant_sample, evil], progress=False)
+    assert report.failed == 0 and report.articles == 306
     return db
 
 

