@@ -14,7 +14,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import FastAPI
+import secrets
+
+from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag import __version__
@@ -52,9 +55,28 @@ class Query(BaseModel):
                        date_to=self.date_to.isoformat() if self.date_to else None)
 
 
-def build_api(index: Index) -> FastAPI:
-    """FastAPI app with ``/api/search``, ``/api/ask`` and ``/api/health`` over ``index``."""
-    app = FastAPI(title="News QA API", version=__version__,
+def _basic_auth(auth: tuple[str, str] | None):
+    """A dependency that checks HTTP basic credentials when ``auth`` is set."""
+    if auth is None:
+        return []
+    basic = HTTPBasic()
+
+    def check(cred: HTTPBasicCredentials = Depends(basic)) -> None:
+        ok = secrets.compare_digest(cred.username.encode(), auth[0].encode()) & \
+            secrets.compare_digest(cred.password.encode(), auth[1].encode())
+        if not ok:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong user or password",
+                                headers={"WWW-Authenticate": "Basic"})
+
+    return [Depends(check)]
+
+
+def build_api(index: Index, auth: tuple[str, str] | None = None) -> FastAPI:
+    """FastAPI app with ``/api/search``, ``/api/ask`` and ``/api/health`` over ``index``.
+
+    With ``auth=(user, password)`` every endpoint needs HTTP basic credentials.
+    """
+    app = FastAPI(title="News QA API", version=__version__, dependencies=_basic_auth(auth),
                   description="Cited answers and passage search over the indexed news articles.")
 
     @app.post("/api/search")

@@ -92,12 +92,18 @@ def supported(path: Path) -> bool:
     return path.name.endswith(SUFFIXES)
 
 
+def _is_article_file(f: Path, root: Path) -> bool:
+    """Inside folders: supported suffix, not hidden, and not a README (documentation)."""
+    hidden = any(part.startswith(".") for part in f.relative_to(root).parts)
+    return f.is_file() and supported(f) and not hidden and not f.name.upper().startswith("README.")
+
+
 def list_files(paths: Iterable[str | Path]) -> Iterator[tuple[Path, Path]]:
     """(file, root) pairs; the root makes ids relative. Sorted for a stable order."""
     for p in map(Path, paths):
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and supported(f) and not any(part.startswith(".") for part in f.relative_to(p).parts):
+                if _is_article_file(f, p):
                     yield f, p
         else:
             yield p, p.parent

@@ -172,7 +172,7 @@ def create_server_app(index, auth: tuple[str, str] | None = None):
 
     from rag.api import build_api
 
-    app = build_api(index)
+    app = build_api(index, auth)
     return gr.mount_gradio_app(app, build_app(index), path="/", css=CSS, auth=auth, footer_links=["api"],
                                show_error=True)
 

@@ -85,3 +85,14 @@ def test_gradio_client(server):
     assert any(SEED_DOUBT in c["quote"] for c in ans["citations"])
     found = client.predict("Karachi heat wave", 3, api_name="/search")
     assert found["results"][0]["article_id"] == "SK-internationalNews-1702-20180522"
+
+
+def test_basic_auth_guards_the_api(news_index):
+    from fastapi.testclient import TestClient
+
+    from rag.api import build_api
+
+    client = TestClient(build_api(news_index, auth=("reader", "s3cret")))
+    assert client.get("/api/health").status_code == 401
+    assert client.get("/api/health", auth=("reader", "wrong")).status_code == 401
+    assert client.get("/api/health", auth=("reader", "s3cret")).json()["articles"] == 306

@@ -66,7 +66,10 @@ def test_missing_and_unsupported_paths(tmp_path):
     (tmp_path / "img.png").write_bytes(b"x")
     missing, unsupported = _items(tmp_path / "nope.txt", tmp_path / "img.png")
     assert "no such file" in missing.message and "unsupported" in unsupported.message
-    assert _items(tmp_path) == []  # unsupported files inside folders are not articles
+    (tmp_path / "README.md").write_text("# About this folder\n")
+    (tmp_path / ".hidden.txt").write_text("secret")
+    assert _items(tmp_path) == []  # unsupported, hidden and README files in folders are not articles
+    assert [a.id for a in _items(tmp_path / "README.md")] == ["README.md"]  # named explicitly: read
 
 
 def test_content_hash_ignores_where_it_came_from():
