@@ -71,7 +71,7 @@ def answer(index: Index, question: str, k: int = 6, filters: Filters | None = No
     question = question.strip()
     qvec = index.embedder.embed_queries([question])[0]
     ranked = index.search_vector(qvec, max(k, BACKGROUND[1]))  # unfiltered: the background
-    hits = index.search_vector(qvec, k, filters) if filters and not filters.empty else ranked[:k]
+    hits = index.search_vector(qvec, k, filters, question)
     arabic = is_arabic(question)
     margin = relevance(hits[0].score, ranked) if hits else -1.0
     if margin < 0:

@@ -11,10 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Literal
-
-import secrets
 
 from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials

@@ -13,8 +13,8 @@ Example:
 from __future__ import annotations
 
 import fcntl
-import json
 import os
+import shutil
 import sqlite3
 import sys
 import time
@@ -22,10 +22,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from rag.chunk import CHUNKER_VERSION, chunk_text
 from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
+from rag.lexical import LexicalIndex
+from rag.retrieve import MODES, lexical_weight, rrf
 from rag.text import NORMALIZATION_VERSION
+
+FUSION_DEPTH = 30  # candidates taken from each ranking before fusion
 
 
 class IndexUnavailable(RuntimeError):
@@ -114,6 +120,18 @@ class IngestReport:
                 f"{self.chunks_per_s:.1f} chunks/s")
 
 
+def _hit(rank: int, score: float, cid: str, doc: str, meta: dict) -> Hit:
+    return Hit(rank=rank, score=score, article_id=meta["article_id"], chunk_id=cid, title=meta.get("title", ""),
+               source=meta.get("source", ""), url=meta.get("url", ""), date=meta.get("date", ""), text=doc,
+               start=meta.get("start", 0), end=meta.get("end", 0))
+
+
+def _renumber(hits: list[Hit]) -> list[Hit]:
+    for i, h in enumerate(hits, 1):
+        h.rank = i
+    return hits
+
+
 def _date_int(date: str) -> int:
     digits = "".join(ch for ch in date[:10] if ch.isdigit())
     return int(digits[:8].ljust(8, "0")) if len(digits) >= 4 else 0
@@ -126,6 +144,7 @@ class Index:
         self.settings = settings
         self.path = Path(settings.db)
         self._embedder = embedder
+        self._lexical: LexicalIndex | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.path / ".lock", "a+")
         try:
@@ -137,6 +156,7 @@ class Index:
                 "Stop it first: one process owns an embedded Chroma directory.") from None
         if rebuild:
             (self.path / "rag.json").unlink(missing_ok=True)
+            shutil.rmtree(self.path / "bm25", ignore_errors=True)
         self._check_info()
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -231,13 +251,35 @@ class Index:
                                 "GROUP BY source ORDER BY n DESC, source")
         return [r[0] for r in rows]
 
-    def search(self, question: str, k: int = 5, filters: Filters | None = None) -> list[Hit]:
-        """The ``k`` passages closest to ``question`` (cosine similarity as score)."""
-        return self.search_vector(self.embedder.embed_queries([question])[0], k, filters)
+    def search(self, question: str, k: int = 5, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The ``k`` best passages for ``question``; ``score`` is always the dense cosine.
 
-    def search_vector(self, vector, k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        ``mode``: ``hybrid`` (dense + BM25 fused when the question is Arabic), ``dense`` or
+        ``bm25`` (lexical only; for evaluation).
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+        vector = self.embedder.embed_queries([question])[0]
+        if mode == "bm25":
+            return self._rank(vector, [cid for cid, _ in self.lexical.search(question, 10 * k)], k, filters)
+        return self.search_vector(vector, k, filters, question if mode == "hybrid" else None)
+
+    def search_vector(self, vector, k: int = 5, filters: Filters | None = None,
+                      question: str | None = None) -> list[Hit]:
+        """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides."""
+        weight = lexical_weight(question) if question else 0.0
+        depth = max(k, FUSION_DEPTH) if weight else k
         if filters is None or filters.empty:
-            return self._query(vector, k)
+            dense = self._query(vector, depth)
+        else:
+            dense = self._filtered(vector, depth, filters)
+        if not weight:
+            return dense[:k]
+        lexical = [cid for cid, _ in self.lexical.search(question, FUSION_DEPTH)]
+        fused = rrf([[h.chunk_id for h in dense], lexical], [1.0, weight])
+        return self._rank(vector, fused, k, filters, known={h.chunk_id: h for h in dense})
+
+    def _filtered(self, vector, k: int, filters: Filters) -> list[Hit]:
         # Outlets may be given by code ("bbc") or display name ("BBC Arabic"), in any case.
         known = {}
         for src in self.sources():
@@ -249,26 +291,53 @@ class Index:
         kept = [h for h in wide if filters.match(h.source, h.date)]
         if len(kept) < k and len(wide) < self._col.count():
             kept = self._query(vector, k, filters.where())
-        for i, h in enumerate(kept[:k], 1):
-            h.rank = i
-        return kept[:k]
+        return _renumber(kept[:k])
+
+    def _rank(self, vector, chunk_ids: list[str], k: int, filters: Filters | None,
+              known: dict[str, Hit] | None = None) -> list[Hit]:
+        """Hits for ``chunk_ids`` in that order (filtered), with their dense cosine as score."""
+        known = dict(known or {})
+        missing = [cid for cid in chunk_ids[: 4 * k + 20] if cid not in known]
+        if missing:
+            res = self._col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            for cid, doc, meta, emb in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"]):
+                known[cid] = _hit(0, float(np.dot(vector, emb)), cid, doc, meta)
+        hits = [known[c] for c in chunk_ids if c in known]
+        if filters is not None and not filters.empty:
+            hits = [h for h in hits if filters.match(h.source, h.date)]
+        return _renumber(hits[:k])
 
     def _query(self, vector, k: int, where: dict | None = None) -> list[Hit]:
         if self._col.count() == 0:
             return []
         res = self._col.query(query_embeddings=[vector], n_results=k, where=where,
                               include=["documents", "metadatas", "distances"])
-        hits = []
-        for i, (cid, doc, meta, dist) in enumerate(zip(res["ids"][0], res["documents"][0],
-                                                       res["metadatas"][0], res["distances"][0]), 1):
-            hits.append(Hit(rank=i, score=1.0 - float(dist), article_id=meta["article_id"], chunk_id=cid,
-                            title=meta.get("title", ""), source=meta.get("source", ""), url=meta.get("url", ""),
-                            date=meta.get("date", ""), text=doc, start=meta.get("start", 0), end=meta.get("end", 0)))
-        return hits
+        return [_hit(i, 1.0 - float(dist), cid, doc, meta) for i, (cid, doc, meta, dist) in enumerate(
+            zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]), 1)]
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, loaded once (built now if the index predates it)."""
+        if self._lexical is None:
+            self._lexical = LexicalIndex.load(self.path / "bm25") or self._build_lexical()
+        return self._lexical
+
+    def _build_lexical(self) -> LexicalIndex:
+        data = self._col.get(include=["documents"])
+        lex = LexicalIndex.build(data["ids"], data["documents"])
+        lex.save(self.path / "bm25")
+        self._lexical = lex
+        return lex
 
     # -- writing -----------------------------------------------------------------------
     def remove(self, article_ids: Iterable[str]) -> int:
         """Delete articles and their chunks; returns how many were indexed."""
+        n = self._delete(article_ids)
+        if n:
+            self._build_lexical()
+        return n
+
+    def _delete(self, article_ids: Iterable[str]) -> int:
         n = 0
         for aid in article_ids:
             row = self._db.execute("SELECT n_chunks FROM articles WHERE id = ?", (aid,)).fetchone()
@@ -331,6 +400,8 @@ class Index:
         bar.close()
         if limit is None and not limited:
             report.removed = self._prune(paths, files)
+        if report.articles or report.removed or not (self.path / "bm25").exists():
+            self._build_lexical()  # BM25 follows Chroma: same chunks, rebuilt at ingest only
         report.seconds = time.perf_counter() - t0
         return report
 
@@ -351,7 +422,7 @@ class Index:
                 docs.append(c.text)
                 metas.append({**base, "chunk": c.index, "start": c.start, "end": c.end})
         # Changed articles: drop their old chunks first (they may have had more of them).
-        self.remove(a.id for a, _, _ in pending)
+        self._delete(a.id for a, _, _ in pending)
         for i in range(0, len(ids), 4000):
             self._col.add(ids=ids[i:i + 4000], documents=docs[i:i + 4000], metadatas=metas[i:i + 4000],
                           embeddings=vectors[i:i + 4000])
@@ -374,7 +445,7 @@ class Index:
                     gone.append(aid)
             elif any(origin.startswith(d) for d in folders):
                 gone.append(aid)  # its file was deleted from a folder we just read
-        return self.remove(gone)
+        return self._delete(gone)
 
 
 def _estimate(paths: list[Path], limit: int | None) -> int | None:

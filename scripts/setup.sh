@@ -9,7 +9,7 @@ PY=$(command -v python3.11 || command -v python3)
 # Reinstall only when the dependencies change. torch==2.13.0 (CPU) comes from local disk.
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[test,evals]"
   touch "$stamp"
 fi
 .venv/bin/rag setup

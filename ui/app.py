@@ -30,6 +30,7 @@ CSS = """
 .rag-quote { background: #fff3b0; border-radius: 3px; }
 .rag-meta { color: #666; font-size: .9em; }
 .rag-abstain { color: #8a4b00; }
+#chat code, #chat pre { direction: ltr; unicode-bidi: isolate; text-align: left; }
 """
 
 

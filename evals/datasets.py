@@ -1,0 +1,68 @@
+"""Public evaluation sets from ``../shared/evals`` as (articles, questions).
+
+Each set becomes articles in the project's JSONL record shape (so the real ingest path builds
+the index) and questions with their gold article ids.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SHARED = Path(os.environ.get("RAG_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+@dataclass
+class Question:
+    id: str
+    text: str
+    lang: str  # question language
+    doc_lang: str
+    gold: list[str]
+    answers: list[str]
+
+
+@dataclass
+class EvalSet:
+    name: str
+    articles: list[dict]
+    questions: list[Question]
+
+
+def _squad(path: Path):
+    """(key, paragraph) pairs; the key is unique (ARCD repeats titles)."""
+    for i, art in enumerate(json.loads(path.read_text(encoding="utf-8"))["data"]):
+        for j, para in enumerate(art["paragraphs"]):
+            yield f"{i}-{j}", para
+
+
+def xquad(question_lang: str = "en", limit: int | None = None) -> EvalSet:
+    """XQuAD: Arabic paragraphs as articles; questions in English or Arabic (parallel files)."""
+    ar = list(_squad(SHARED / "evals" / "xquad" / "xquad.ar.json"))
+    qs_src = ar if question_lang == "ar" else list(_squad(SHARED / "evals" / "xquad" / "xquad.en.json"))
+    articles, questions = [], []
+    for (key, para), (_, qpara) in zip(ar, qs_src):
+        doc_id = f"xquad-{key}"
+        articles.append({"id": doc_id, "title": "", "text": para["context"], "source": "xquad"})
+        for qa_ar, qa in zip(para["qas"], qpara["qas"]):
+            assert qa_ar["id"] == qa["id"], "XQuAD files must be parallel"
+            questions.append(Question(qa["id"], qa["question"], question_lang, "ar", [doc_id],
+                                      [a["text"] for a in qa_ar["answers"]]))
+    return EvalSet(f"xquad-{question_lang}-ar", articles, questions[:limit] if limit else questions)
+
+
+def arcd(limit: int | None = None) -> EvalSet:
+    """ARCD: Arabic questions over Arabic Wikipedia paragraphs."""
+    articles, questions = [], []
+    for key, para in _squad(SHARED / "evals" / "arcd" / "arcd.json"):
+        doc_id = f"arcd-{key}"
+        articles.append({"id": doc_id, "title": "", "text": para["context"], "source": "arcd"})
+        for qa in para["qas"]:
+            questions.append(Question(qa["id"], qa["question"], "ar", "ar", [doc_id], [a["text"] for a in qa["answers"]]))
+    return EvalSet("arcd-ar-ar", articles, questions[:limit] if limit else questions)
+
+
+SETS = {"xquad-en": lambda limit=None: xquad("en", limit), "xquad-ar": lambda limit=None: xquad("ar", limit),
+        "arcd": arcd}

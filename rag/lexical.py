@@ -1,0 +1,83 @@
+"""BM25 over Arabic-normalised chunk text (bm25s), persisted beside Chroma.
+
+Built at ingest time from the chunks in Chroma, saved in ``<db>/bm25/``, loaded once; never
+rebuilt per query. Tokens are matched after :func:`rag.text.normalize_ar` folding.
+
+Example:
+    >>> lex = LexicalIndex.build(["a::0", "b::0"], ["أمريكا وروسيا", "الصين"])
+    >>> lex.search("امريكا", k=2)  # doctest: +ELLIPSIS
+    [('a::0', 0.24...)]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from rag.text import normalize_ar
+
+LEXICAL_VERSION = "bm25-ar-1"
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Arabic function words and a few English ones; too frequent to help ranking.
+STOPWORDS = frozenset(normalize_ar(w) for w in (
+    "في من على إلى عن مع أن إن كان كانت التي الذي الذين هذا هذه ذلك تلك هو هي هم ما لا لم لن قد "
+    "و أو ثم بعد قبل عند حتى كل بين منذ خلال إلا أي أيضا وقد وفي ومن وأن كما بها به له لها فيه فيها "
+    "the a an of to in on for and or is are was were be by with as at from that this it"
+).split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Folded word tokens, stopwords and one-letter tokens dropped.
+
+    >>> tokenize("قالت الولاياتُ المتحدة إنّ أمريكا في ٢٠١٨")
+    ['قالت', 'الولايات', 'المتحدة', 'امريكا', '2018']
+    """
+    return [t for t in _WORD.findall(normalize_ar(text)) if len(t) > 1 and t not in STOPWORDS]
+
+
+class LexicalIndex:
+    """Chunk ids and a bm25s model; ``search`` returns (chunk id, score) best first."""
+
+    def __init__(self, ids: list[str], model):
+        self.ids = ids
+        self.model = model
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        model = bm25s.BM25()
+        if ids:
+            # The empty token keeps documents with no words indexable (and queries always valid).
+            model.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        return cls(list(ids), model)
+
+    def search(self, question: str, k: int = 10) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        vocab = self.model.vocab_dict
+        tokens = [t for t in tokenize(question) if t in vocab]
+        if not tokens:
+            return []
+        docs, scores = self.model.retrieve([[vocab[t] for t in tokens]], k=min(k, len(self.ids)), show_progress=False)
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save(str(path), show_progress=False)
+        (path / "ids.json").write_text(json.dumps({"version": LEXICAL_VERSION, "ids": self.ids}))
+
+    @classmethod
+    def load(cls, path: Path) -> "LexicalIndex | None":
+        meta = path / "ids.json"
+        if not meta.exists():
+            return None
+        data = json.loads(meta.read_text())
+        if data.get("version") != LEXICAL_VERSION:
+            return None
+        import bm25s
+
+        if not data["ids"]:
+            return cls([], None)
+        return cls(data["ids"], bm25s.BM25.load(str(path), show_progress=False))

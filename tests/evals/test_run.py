@@ -1,0 +1,40 @@
+"""The evaluation script end to end on a slice of XQuAD (real model, real index)."""
+
+import json
+
+import pytest
+
+from evals.metrics import mrr_at_k, ndcg_at_k, recall_at_k
+
+pytestmark = pytest.mark.slow
+
+
+def test_metrics_on_known_rankings():
+    assert ndcg_at_k(["g"], {"g"}) == 1.0 and ndcg_at_k(["x"] * 10 + ["g"], {"g"}) == 0.0
+    assert recall_at_k(["a", "g"], {"g", "h"}, 2) == 0.5 and mrr_at_k(["a", "b", "g"], {"g"}) == pytest.approx(1 / 3)
+
+
+def test_quick_run_writes_report_and_gates_on_the_baseline(tmp_path, monkeypatch):
+    from evals.run import main
+
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path / "cache"))
+    base = tmp_path / "baseline.json"
+    base.write_text(json.dumps({"xquad-ar-ar/hybrid": {"questions": 40, "ndcg@10": 0.999, "recall@10": 0.999}}))
+    out = tmp_path / "run"
+    status = main(["--sets", "xquad-en,xquad-ar", "--limit", "40", "--out", str(out), "--baseline", str(base)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert status == 1 and "DROP xquad-ar-ar/hybrid ndcg@10" in (out / "report.md").read_text()
+    assert (out / "recall-at-k.png").stat().st_size > 10_000
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["sets"]["xquad-ar"]["articles"] == 240 and manifest["code_version"]
+    rows = [json.loads(x) for x in (out / "questions.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * 3 * 40 and {r["config"] for r in rows} == {"dense", "bm25", "hybrid"}
+    # The language-aware fusion: BM25 cannot help English questions and never hurts them.
+    assert summary["xquad-en-ar/bm25"]["ndcg@10"] < 0.3
+    assert summary["xquad-en-ar/hybrid"]["ndcg@10"] == summary["xquad-en-ar/dense"]["ndcg@10"] > 0.7
+    assert summary["xquad-ar-ar/hybrid"]["ndcg@10"] > 0.85 and summary["xquad-ar-ar/bm25"]["ndcg@10"] > 0.75
+    # The second set reused the first one's index (same paragraphs): only one was built.
+    assert manifest["sets"]["xquad-ar"]["indexed_now"] == 0
+    base.write_text(json.dumps({"xquad-ar-ar/hybrid": {"questions": 40, "ndcg@10": 0.5, "recall@10": 0.5}}))
+    assert main(["--sets", "xquad-ar", "--limit", "40", "--configs", "hybrid", "--out", str(tmp_path / "r2"),
+                 "--baseline", str(base)]) == 0
