@@ -22,6 +22,8 @@ class Question:
     doc_lang: str
     gold: list[str]
     answers: list[str]
+    kind: str = "factoid"  # factoid, unanswerable, followup
+    context: str = ""  # the previous question of a follow-up
 
 
 @dataclass
@@ -66,3 +68,30 @@ def arcd(limit: int | None = None) -> EvalSet:
 
 SETS = {"xquad-en": lambda limit=None: xquad("en", limit), "xquad-ar": lambda limit=None: xquad("ar", limit),
         "arcd": arcd}
+
+
+NEWS_QA = Path(__file__).with_name("news-qa.jsonl")
+
+
+def news(limit: int | None = None) -> EvalSet:
+    """The project's own news QA set over ANT: its gold articles among every 100th ANT article.
+
+    Questions keep their ``type`` (factoid, unanswerable, followup) and follow-ups their
+    previous question in ``context``.
+    """
+    import gzip
+
+    items = [json.loads(line) for line in NEWS_QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    wanted = {g for q in items for g in q["gold"]}
+    articles = []
+    with gzip.open(SHARED / "corpus" / "ant-2018.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            rec = json.loads(line)
+            if rec["id"] in wanted or i % 100 == 0:
+                articles.append({k: rec[k] for k in ("id", "title", "text", "source", "url", "date", "category")})
+    questions = [Question(q["id"], q["question"], q["lang"], "ar", q["gold"], [q["answer"]] if q["answer"] else [],
+                          kind=q["type"], context=q.get("context", "")) for q in items]
+    return EvalSet("news-ant", articles, questions[:limit] if limit else questions)
+
+
+SETS["news"] = news

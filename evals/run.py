@@ -20,6 +20,7 @@ from pathlib import Path
 
 from evals.datasets import SETS, EvalSet
 from evals.metrics import dedupe, percentile, summarize
+from rag.answer import answer, condense
 from rag.config import Settings, cache_dir
 from rag.index import Index
 
@@ -50,17 +51,24 @@ def build_index(es: EvalSet, settings_kw: dict, embedder=None) -> tuple[Index, d
                    "ingest_seconds": round(report.seconds, 1), "indexed_now": report.articles}
 
 
+def _query_text(q) -> str:
+    """What retrieval sees: a follow-up is condensed with its previous question."""
+    return condense(q.text, [{"role": "user", "content": q.context}] if q.context else None)
+
+
 def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None) -> tuple[list[dict], dict]:
-    """Rank articles for every question with ``config`` (dense, bm25 or hybrid)."""
+    """Rank articles for every answerable question with ``config`` (dense, bm25 or hybrid)."""
     from tqdm import tqdm
 
     rows = []
     for q, vec in tqdm(list(zip(es.questions, qvecs)), desc=f"{es.name}/{config}", unit="q"):
+        if not q.gold:
+            continue
         t = time.perf_counter()
         if config == "bm25":
-            chunk_ids = [cid for cid, _ in index.lexical.search(q.text, CHUNK_K)]
+            chunk_ids = [cid for cid, _ in index.lexical.search(_query_text(q), CHUNK_K)]
         else:
-            hits = index.search_vector(vec, CHUNK_K, question=q.text if config == "hybrid" else None)
+            hits = index.search_vector(vec, CHUNK_K, question=_query_text(q) if config == "hybrid" else None)
             chunk_ids = [h.chunk_id for h in hits]
         ms = (time.perf_counter() - t) * 1000
         rows.append({"set": es.name, "config": config, "id": q.id, "question": q.text,
@@ -69,6 +77,58 @@ def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None) -> tu
     summary = summarize(rows)
     summary["search_ms_p50"] = round(percentile([r["search_ms"] for r in rows], 50), 2)
     summary["search_ms_p95"] = round(percentile([r["search_ms"] for r in rows], 95), 2)
+    return rows, summary
+
+
+def evaluate_answers(es: EvalSet, index: Index) -> tuple[list[dict], dict]:
+    """Extractive answers: citation validity, gold cited, expected answer quoted, abstention."""
+    from tqdm import tqdm
+
+    from evals.metrics import recall_at_k
+    from rag.text import normalize_ar
+
+    rows = []
+    for q in tqdm(es.questions, desc=f"{es.name}/answers", unit="q"):
+        history = [{"role": "user", "content": q.context}] if q.context else None
+        t = time.perf_counter()
+        ans = answer(index, q.text, history=history)
+        ms = (time.perf_counter() - t) * 1000
+        chunks = {h.chunk_id: h.text for h in ans.passages}
+        quotes = normalize_ar(" ".join(c.quote for c in ans.citations))
+        row = {"set": es.name, "config": "answer", "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.text,
+               "abstained": ans.abstained, "confident": ans.confident, "answer": ans.answer, "ms": round(ms, 1),
+               "citations": [{**c.as_json(), "valid": c.quote in chunks.get(c.chunk_id, "")} for c in ans.citations],
+               "gold_cited": any(c.article_id in q.gold for c in ans.citations),
+               "answer_in_quotes": bool(q.answers) and any(normalize_ar(a) in quotes for a in q.answers)}
+        if q.kind == "followup":  # retrieval of the follow-up alone vs condensed with its context
+            raw = dedupe([h.article_id for h in index.search(q.text, CHUNK_K)])
+            cond = dedupe([h.article_id for h in index.search(_query_text(q), CHUNK_K)])
+            row["followup_recall@5"] = {"raw": recall_at_k(raw, set(q.gold), 5) > 0,
+                                        "condensed": recall_at_k(cond, set(q.gold), 5) > 0}
+        rows.append(row)
+    answerable = [r for r in rows if r["kind"] != "unanswerable"]
+    unanswerable = [r for r in rows if r["kind"] == "unanswerable"]
+    abstained = [r for r in rows if r["abstained"]]
+    cites = [c for r in rows for c in r["citations"]]
+    followups = [r["followup_recall@5"] for r in rows if "followup_recall@5" in r]
+
+    def share(xs, key):
+        return sum(1 for x in xs if x[key]) / len(xs) if xs else 0.0
+
+    summary = {
+        "questions": len(rows),
+        "citation_validity": sum(c["valid"] for c in cites) / len(cites) if cites else 1.0,
+        "gold_cited": share(answerable, "gold_cited"),
+        "answer_in_quotes": share(answerable, "answer_in_quotes"),
+        "wrong_abstentions": f"{sum(r['abstained'] for r in answerable)}/{len(answerable)}",
+        "unanswerable_abstained": f"{sum(r['abstained'] for r in unanswerable)}/{len(unanswerable)}",
+        "abstention_precision": sum(r["kind"] == "unanswerable" for r in abstained) / len(abstained) if abstained else 0.0,
+        "abstention_recall": share(unanswerable, "abstained"),
+        "followup_recall@5_raw": sum(f["raw"] for f in followups) / len(followups) if followups else 0.0,
+        "followup_recall@5_condensed": sum(f["condensed"] for f in followups) / len(followups) if followups else 0.0,
+        "answer_ms_p50": round(percentile([r["ms"] for r in rows], 50), 1),
+        "answer_ms_p95": round(percentile([r["ms"] for r in rows], 95), 1),
+    }
     return rows, summary
 
 
@@ -127,7 +187,7 @@ def _dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def report_markdown(manifest: dict, results: dict[str, dict]) -> str:
+def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str, dict] | None = None) -> str:
     lines = [f"# Retrieval evaluation ({manifest['started']})", "",
              f"Code {manifest['code_version']}, model `{manifest['model']}`, machine {manifest['machine']}.", "",
              "| set | config | questions | nDCG@10 | R@1 | R@5 | R@10 | MRR@10 | search p50 / p95 ms | index MB |",
@@ -137,12 +197,15 @@ def report_markdown(manifest: dict, results: dict[str, dict]) -> str:
         lines.append(f"| {name} | {config} | {s['questions']} | {s['ndcg@10']:.3f} | {s['recall@1']:.3f} | "
                      f"{s['recall@5']:.3f} | {s['recall@10']:.3f} | {s['mrr@10']:.3f} | "
                      f"{s['search_ms_p50']} / {s['search_ms_p95']} | {s['index_mb']:.1f} |")
+    for name, a in (answers or {}).items():
+        lines += ["", f"## Answers: {name} (extractive)", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in a.items()]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals", description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", default="xquad-en,xquad-ar,arcd", help=f"comma-separated, of {', '.join(SETS)}")
+    ap.add_argument("--sets", default="xquad-en,xquad-ar,arcd,news", help=f"comma-separated, of {', '.join(SETS)}")
     ap.add_argument("--configs", default="dense,bm25,hybrid", help="retrieval configurations to compare")
     ap.add_argument("--limit", type=int, default=None, help="first N questions per set (a quick run)")
     ap.add_argument("--model", default=Settings().model, help="embedding model id or path")
@@ -159,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": f"{platform.machine()}, {platform.python_version()}", "sets": {}}
     results: dict[str, dict] = {}
     curves: dict[str, list[float]] = {}
+    answers: dict[str, dict] = {}
     embedder = None
     with open(args.out / "questions.jsonl", "w", encoding="utf-8") as per_q:
         for name in args.sets.split(","):
@@ -167,22 +231,30 @@ def main(argv: list[str] | None = None) -> int:
             embedder = index.embedder  # load the model once for all sets
             try:
                 t0 = time.perf_counter()
-                qvecs = index.embedder.embed_queries([q.text for q in es.questions])
+                qvecs = index.embedder.embed_queries([_query_text(q) for q in es.questions])
                 facts["query_embed_ms_mean"] = round((time.perf_counter() - t0) * 1000 / len(es.questions), 1)
                 for config in args.configs.split(","):
                     rows, summary = evaluate(es, index, config, qvecs)
                     summary["index_mb"] = _dir_size(index.path) / 1e6
                     results[f"{es.name}/{config}"] = summary
+                    langs = sorted({r["lang"] for r in rows})
+                    for lang in langs if len(langs) > 1 else ():  # split by question → document language
+                        results[f"{es.name}[{lang}]/{config}"] = {**summary, **summarize([r for r in rows if r["lang"] == lang])}
                     curves[f"{es.name}/{config}"] = recall_curve(rows)
+                    for row in rows:
+                        per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
+                if any(q.kind != "factoid" for q in es.questions):  # sets with answers to check
+                    rows, answers[es.name] = evaluate_answers(es, index)
                     for row in rows:
                         per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
             finally:
                 index.close()
             manifest["sets"][name] = facts
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    (args.out / "summary.json").write_text(json.dumps(results, indent=2))
+    (args.out / "summary.json").write_text(json.dumps({**results, **{f"{k}/answers": v for k, v in answers.items()}},
+                                                      indent=2))
     plot_curves(curves, args.out / "recall-at-k.png")
-    report = report_markdown(manifest, results) + "\n![recall@k](recall-at-k.png)\n"
+    report = report_markdown(manifest, results, answers) + "\n![recall@k](recall-at-k.png)\n"
     status = 0
     if args.baseline:
         drops = compare(results, json.loads(args.baseline.read_text()), args.tolerance)

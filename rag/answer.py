@@ -66,12 +66,31 @@ class Answer:
                 "confident": self.confident, "citations": [c.as_json() for c in self.citations]}
 
 
-def answer(index: Index, question: str, k: int = 6, filters: Filters | None = None) -> Answer:
-    """Retrieve ``k`` passages (within ``filters``) and answer ``question`` from their sentences."""
+def condense(question: str, history: list[dict] | None) -> str:
+    """The retrieval query for a chat turn: the previous user question, then this one.
+
+    Deterministic (no LLM): a follow-up such as "What did he say about Iran?" borrows the
+    subject of the turn before it. Only retrieval uses this; the raw question is answered.
+
+    >>> condense("What did he say about Iran?", [{"role": "user", "content": "Who is Lavrov?"}])
+    'Who is Lavrov? What did he say about Iran?'
+    """
+    previous = [t["content"].strip() for t in (history or []) if t.get("role") == "user" and t.get("content")]
+    return f"{previous[-1]} {question}" if previous else question
+
+
+def answer(index: Index, question: str, k: int = 6, filters: Filters | None = None,
+           history: list[dict] | None = None) -> Answer:
+    """Retrieve ``k`` passages (within ``filters``) and answer ``question`` from their sentences.
+
+    ``history``: earlier turns (``{"role", "content"}``) of a conversation, for follow-ups.
+    """
     question = question.strip()
-    qvec = index.embedder.embed_queries([question])[0]
-    ranked = index.search_vector(qvec, max(k, BACKGROUND[1]))  # unfiltered: the background
-    hits = index.search_vector(qvec, k, filters, question)
+    query = condense(question, history)
+    vectors = index.embedder.embed_queries([question] if query == question else [question, query])
+    qvec, rvec = vectors[0], vectors[-1]  # the question itself; the retrieval query
+    ranked = index.search_vector(rvec, max(k, BACKGROUND[1]))  # unfiltered: the background
+    hits = index.search_vector(rvec, k, filters, query)
     arabic = is_arabic(question)
     margin = relevance(hits[0].score, ranked) if hits else -1.0
     if margin < 0:

@@ -85,7 +85,8 @@ def build_api(index: Index, auth: tuple[str, str] | None = None) -> FastAPI:
 
     @app.post("/api/ask")
     def ask(q: Query) -> dict:
-        return answer(index, q.question, k=max(q.k, 6), filters=q.filters()).as_json()
+        history = [t.model_dump() for t in q.history] if q.history else None
+        return answer(index, q.question, k=max(q.k, 6), filters=q.filters(), history=history).as_json()
 
     @app.get("/api/health")
     def health() -> dict:

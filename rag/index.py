@@ -261,6 +261,7 @@ class Index:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         vector = self.embedder.embed_queries([question])[0]
         if mode == "bm25":
+            filters = self._canonical(filters) if filters else None
             return self._rank(vector, [cid for cid, _ in self.lexical.search(question, 10 * k)], k, filters)
         return self.search_vector(vector, k, filters, question if mode == "hybrid" else None)
 
@@ -272,6 +273,7 @@ class Index:
         if filters is None or filters.empty:
             dense = self._query(vector, depth)
         else:
+            filters = self._canonical(filters)
             dense = self._filtered(vector, depth, filters)
         if not weight:
             return dense[:k]
@@ -279,12 +281,14 @@ class Index:
         fused = rrf([[h.chunk_id for h in dense], lexical], [1.0, weight])
         return self._rank(vector, fused, k, filters, known={h.chunk_id: h for h in dense})
 
-    def _filtered(self, vector, k: int, filters: Filters) -> list[Hit]:
-        # Outlets may be given by code ("bbc") or display name ("BBC Arabic"), in any case.
+    def _canonical(self, filters: Filters) -> Filters:
+        """Outlets may be given by code ("bbc") or display name ("BBC Arabic"), in any case."""
         known = {}
         for src in self.sources():
             known[src.lower()] = known[outlet_name(src).lower()] = src
-        filters = replace(filters, sources=tuple(known.get(s.lower(), s) for s in filters.sources))
+        return replace(filters, sources=tuple(known.get(s.lower(), s) for s in filters.sources))
+
+    def _filtered(self, vector, k: int, filters: Filters) -> list[Hit]:
         # Fast path: Chroma's `where` costs 10-260 ms at 10k-100k rows, an unfiltered query
         # ~2 ms; over-fetch and filter here, and fall back to `where` only when too few match.
         wide = self._query(vector, max(10 * k, 100))

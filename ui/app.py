@@ -111,25 +111,27 @@ def build_app(index):
     counter = itertools.count(1)
     outlets = [(outlet_name(src), src) for src in index.sources()]
 
-    def respond(message: str, history: list, sources, date_from, date_to):
-        message = (message or "").strip()
+    def respond(message: str, history: list, asked: list, sources, date_from, date_to):
+        message, asked = (message or "").strip(), list(asked or [])  # "New chat" may reset it to None
         if not message:
-            yield "", history
+            yield "", history, asked
             return
         try:
             filters = _filters(sources, date_from, date_to)
         except ValueError as e:
             gr.Warning(str(e))
-            yield message, history
+            yield message, history, asked
             return
         history = history + [{"role": "user", "content": f'<div dir="auto">{_e(message)}</div>'},
                              {"role": "assistant", "content": '<div class="rag-pending">Searching the articles…</div>'}]
-        yield "", history
-        ans = answer(index, message, filters=filters)
+        yield "", history, asked
+        turns = [{"role": "user", "content": q} for q in asked]  # raw questions, for follow-ups
+        ans = answer(index, message, filters=filters, history=turns)
+        asked = asked + [message]
         anchor = f"m{next(counter)}"
         for html_text in _stream_steps(ans, anchor):
             history[-1] = {"role": "assistant", "content": html_text}
-            yield "", history
+            yield "", history, asked
 
     with gr.Blocks(title="News QA") as demo:
         with gr.Sidebar(label="Filters", open=True):
@@ -147,10 +149,11 @@ def build_app(index):
                              elem_id="question", rtl=False)
             send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
         gr.Examples(EXAMPLES, inputs=box)
-        gr.ClearButton([chat, box], value="New chat", elem_id="new-chat")
-        inputs = [box, chat, sources, date_from, date_to]
-        box.submit(respond, inputs, [box, chat], api_visibility="private")
-        send.click(respond, inputs, [box, chat], api_visibility="private")
+        asked = gr.State([])
+        gr.ClearButton([chat, box, asked], value="New chat", elem_id="new-chat")
+        inputs = [box, chat, asked, sources, date_from, date_to]
+        box.submit(respond, inputs, [box, chat, asked], api_visibility="private")
+        send.click(respond, inputs, [box, chat, asked], api_visibility="private")
 
         def ask_api(question: str) -> dict:
             """Cited answer as JSON (the CLI's `ask --json`)."""

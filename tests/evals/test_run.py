@@ -38,3 +38,20 @@ def test_quick_run_writes_report_and_gates_on_the_baseline(tmp_path, monkeypatch
     base.write_text(json.dumps({"xquad-ar-ar/hybrid": {"questions": 40, "ndcg@10": 0.5, "recall@10": 0.5}}))
     assert main(["--sets", "xquad-ar", "--limit", "40", "--configs", "hybrid", "--out", str(tmp_path / "r2"),
                  "--baseline", str(base)]) == 0
+
+
+def test_answer_metrics_on_a_small_set(news_index):
+    from evals.datasets import EvalSet, Question
+    from evals.run import evaluate_answers
+
+    karachi = "SK-internationalNews-1702-20180522"
+    es = EvalSet("mini", [], [
+        Question("f1", "How many people were killed by the heat wave in Karachi?", "en", "ar", [karachi], ["65"]),
+        Question("u1", "What is the recipe for chocolate cake?", "en", "ar", [], [], kind="unanswerable"),
+        Question("c1", "What temperature was reached there?", "en", "ar", [karachi], ["44"], kind="followup",
+                 context="How many people were killed by the heat wave in Karachi?"),
+    ])
+    rows, summary = evaluate_answers(es, news_index)
+    assert summary["citation_validity"] == 1.0 and summary["gold_cited"] == 1.0
+    assert summary["unanswerable_abstained"] == "1/1" and summary["wrong_abstentions"] == "0/2"
+    assert rows[0]["answer_in_quotes"] and summary["followup_recall@5_condensed"] == 1.0

@@ -41,6 +41,9 @@ def test_filters_by_outlet_and_date(http):
     assert bbc and {r["source"] for r in bbc} == {"BBC"}
     dated = http.post("/api/search", json={**q, "date_from": "2018-06-01", "date_to": "2018-06-30"}).json()["results"]
     assert dated and all("2018-06-01" <= r["date"] <= "2018-06-30" for r in dated)
+    arabic = {"question": "إيران الأسلحة الكيماوية سوريا", "k": 5, "sources": ["bbc arabic"]}  # hybrid path
+    bbc_ar = http.post("/api/search", json=arabic).json()["results"]
+    assert len(bbc_ar) == 5 and {r["source"] for r in bbc_ar} == {"BBC"}
     unfiltered = http.post("/api/search", json=q).json()["results"]
     assert [r["chunk_id"] for r in unfiltered] != [r["chunk_id"] for r in dated]
 
@@ -104,3 +107,12 @@ def test_basic_auth_guards_the_api(tmp_path, embedder):
         assert client.get("/api/health").status_code == 401
         assert client.get("/api/health", auth=("reader", "wrong")).status_code == 401
         assert client.get("/api/health", auth=("reader", "s3cret")).json()["articles"] == 0
+
+
+def test_follow_up_uses_the_history(http):
+    first = "How many people were killed by the heat wave in Karachi?"
+    body = {"question": "What temperature was reached there?", "history": [
+        {"role": "user", "content": first}, {"role": "assistant", "content": "…"}]}
+    ans = http.post("/api/ask", json=body).json()
+    assert ans["question"] == body["question"] and not ans["abstained"]
+    assert ans["citations"][0]["article_id"] == "SK-internationalNews-1702-20180522"
