@@ -157,10 +157,7 @@ def serve(
         raise typer.Exit(2)
     index = _open(db)
     if ingest_paths:
-        report = index.ingest(ingest_paths)
-        typer.echo(report.summary())
-        for p in report.problems:
-            typer.echo(f"skipped: {p}", err=True)
+        typer.echo(index.ingest(ingest_paths).summary())  # problems are reported as they occur
     index.embedder  # load the model before the first question, not during it
     launch(index, host=host, port=port, auth=tuple(auth.split(":", 1)) if auth else None)
 

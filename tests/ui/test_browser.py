@@ -39,6 +39,8 @@ def browser(server):
 @pytest.fixture
 def page(browser, server):
     pg = browser.new_page(viewport={"width": 1300, "height": 1000})
+    pg.requested = []  # every URL the page asks for: the UI must work with no network
+    pg.on("request", lambda req: pg.requested.append(req.url))
     pg.goto(server, wait_until="load")
     pg.locator("#question textarea").wait_for()
     yield pg
@@ -58,7 +60,7 @@ def _shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
 
 
-def test_english_seed_question_streams_and_cites_the_arabic_quote(page):
+def test_english_seed_question_streams_and_cites_the_arabic_quote(page, server):
     page.evaluate(RECORD)
     answer = _ask(page, SEED_QUESTION)
     mark = page.locator("mark.rag-quote", has_text=SEED_DOUBT).first
@@ -80,6 +82,8 @@ def test_english_seed_question_streams_and_cites_the_arabic_quote(page):
     assert source.evaluate("e => { const r = e.getBoundingClientRect();"
                            " return r.top < window.innerHeight && r.bottom > 0; }")
     _shot(page, "english-seed-question")
+    outside = [u for u in page.requested if not u.startswith((server, "data:", "blob:"))]
+    assert not outside, f"the page fetched from outside the machine: {outside[:5]}"
 
 
 def test_arabic_question_rtl(page):
