@@ -1,5 +1,8 @@
+"""``python -m evals``: see :mod:`evals.run`."""
+
 import sys
 
 from evals.run import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -162,6 +162,14 @@ def serve(
     launch(index, host=host, port=port, auth=tuple(auth.split(":", 1)) if auth else None)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
+def eval(ctx: typer.Context) -> None:
+    """Run the evaluation scripts (same options as `python -m evals`; try `rag eval --help`)."""
+    from evals.run import main as run_evals
+
+    raise typer.Exit(run_evals(ctx.args))
+
+
 def main() -> None:
     app()
 

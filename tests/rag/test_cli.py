@@ -81,3 +81,8 @@ def test_clear_errors(tmp_path, news_db):
     assert wrong.returncode == 1 and "/nonexistent/file.txt: no such file or folder" in wrong.stderr
     mismatch = run("ingest", "--model", "intfloat/multilingual-e5-base", "-q", tmp_path, db=news_db)
     assert mismatch.returncode == 2 and "--rebuild" in mismatch.stderr
+
+
+def test_eval_command_is_the_evaluation_script():
+    out = run("eval", "--help")
+    assert out.returncode == 0 and "--baseline" in out.stdout and "news" in out.stdout
