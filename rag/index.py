@@ -84,8 +84,8 @@ class Filters:
     def match(self, source: str, date: str) -> bool:
         if self.sources and source not in self.sources:
             return False
-        lo, hi = self._range()
-        return not (self.date_from or self.date_to) or lo <= _date_int(date) <= hi
+        lo, hi = self._range()  # open ends are 0 and 99999999, so no dates means any date
+        return lo <= _date_int(date) <= hi
 
     def where(self) -> dict | None:
         """The same filter as a Chroma ``where`` clause (exact-case sources)."""

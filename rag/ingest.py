@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.text import sentence_spans
+
 SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
 META_FIELDS = ("abstract", "source", "url", "date", "category", "author")
 _TITLE_MAX = 90
@@ -226,8 +228,6 @@ def _front_matter(text: str) -> tuple[dict[str, str], str]:
 
 def _title_from_text(text: str) -> str:
     """No title given: the first sentence, cut at a word boundary near 90 characters."""
-    from rag.text import sentence_spans
-
     spans = sentence_spans(text)
     first = text[spans[0][0] : spans[0][1]] if spans else text.strip()
     if len(first) <= _TITLE_MAX:
