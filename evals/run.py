@@ -22,6 +22,7 @@ from evals.datasets import SETS, EvalSet
 from evals.metrics import dedupe, percentile, summarize
 from rag.answer import answer, condense
 from rag.config import Settings, cache_dir
+from rag.generate import LLMSettings, chat_model
 from rag.index import Index
 
 CHUNK_K = 30  # chunks fetched per question before collapsing to articles
@@ -80,22 +81,26 @@ def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None) -> tu
     return rows, summary
 
 
-def evaluate_answers(es: EvalSet, index: Index) -> tuple[list[dict], dict]:
-    """Extractive answers: citation validity, gold cited, expected answer quoted, abstention."""
+def evaluate_answers(es: EvalSet, index: Index, llm=None) -> tuple[list[dict], dict]:
+    """Answers (extractive, or LLM-written with ``llm``): citation validity, gold cited,
+    expected answer quoted, abstention, follow-ups, latency."""
     from tqdm import tqdm
 
     from evals.metrics import recall_at_k
+    from rag.generate import generate
     from rag.text import normalize_ar
 
     rows = []
-    for q in tqdm(es.questions, desc=f"{es.name}/answers", unit="q"):
+    mode = "llm" if llm else "extractive"
+    for q in tqdm(es.questions, desc=f"{es.name}/answers-{mode}", unit="q"):
         history = [{"role": "user", "content": q.context}] if q.context else None
         t = time.perf_counter()
-        ans = answer(index, q.text, history=history)
+        ans = generate(index, q.text, llm, history=history) if llm else answer(index, q.text, history=history)
         ms = (time.perf_counter() - t) * 1000
         chunks = {h.chunk_id: h.text for h in ans.passages}
         quotes = normalize_ar(" ".join(c.quote for c in ans.citations))
-        row = {"set": es.name, "config": "answer", "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.text,
+        row = {"set": es.name, "config": f"answers-{mode}", "mode": ans.mode, "invalid_citations": ans.invalid_citations,
+               "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.text,
                "abstained": ans.abstained, "confident": ans.confident, "answer": ans.answer, "ms": round(ms, 1),
                "citations": [{**c.as_json(), "valid": c.quote in chunks.get(c.chunk_id, "")} for c in ans.citations],
                "gold_cited": any(c.article_id in q.gold for c in ans.citations),
@@ -126,6 +131,8 @@ def evaluate_answers(es: EvalSet, index: Index) -> tuple[list[dict], dict]:
         "abstention_recall": share(unanswerable, "abstained"),
         "followup_recall@5_raw": sum(f["raw"] for f in followups) / len(followups) if followups else 0.0,
         "followup_recall@5_condensed": sum(f["condensed"] for f in followups) / len(followups) if followups else 0.0,
+        "llm_answers_kept": sum(r["mode"] == "llm" for r in rows),
+        "invalid_citations_removed": sum(r["invalid_citations"] for r in rows),
         "answer_ms_p50": round(percentile([r["ms"] for r in rows], 50), 1),
         "answer_ms_p95": round(percentile([r["ms"] for r in rows], 95), 1),
     }
@@ -198,7 +205,7 @@ def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str,
                      f"{s['recall@5']:.3f} | {s['recall@10']:.3f} | {s['mrr@10']:.3f} | "
                      f"{s['search_ms_p50']} / {s['search_ms_p95']} | {s['index_mb']:.1f} |")
     for name, a in (answers or {}).items():
-        lines += ["", f"## Answers: {name} (extractive)", "", "| metric | value |", "|---|---|"]
+        lines += ["", f"## Answers: {name}", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in a.items()]
     return "\n".join(lines) + "\n"
 
@@ -211,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default=Settings().model, help="embedding model id or path")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="summary.json to compare with; exit 1 when a gated metric drops (e.g. evals/baseline.json)")
+    ap.add_argument("--llm-url", default=None, help="also evaluate LLM answers from this OpenAI-compatible endpoint")
     ap.add_argument("--tolerance", type=float, default=0.01, help="allowed drop for gated metrics")
     ap.add_argument("--out", type=Path, default=Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S"))
     args = ap.parse_args(argv)
@@ -244,14 +252,16 @@ def main(argv: list[str] | None = None) -> int:
                     for row in rows:
                         per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
                 if any(q.kind != "factoid" for q in es.questions):  # sets with answers to check
-                    rows, answers[es.name] = evaluate_answers(es, index)
-                    for row in rows:
-                        per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    for llm in [None] + ([chat_model(LLMSettings(url=args.llm_url))] if args.llm_url else []):
+                        rows, summary = evaluate_answers(es, index, llm)
+                        answers[f"{es.name}/answers-{'llm' if llm else 'extractive'}"] = summary
+                        for row in rows:
+                            per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
             finally:
                 index.close()
             manifest["sets"][name] = facts
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    (args.out / "summary.json").write_text(json.dumps({**results, **{f"{k}/answers": v for k, v in answers.items()}},
+    (args.out / "summary.json").write_text(json.dumps({**results, **answers},
                                                       indent=2))
     plot_curves(curves, args.out / "recall-at-k.png")
     report = report_markdown(manifest, results, answers) + "\n![recall@k](recall-at-k.png)\n"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag import __version__
 from rag.answer import answer
+from rag.generate import generate
 from rag.index import Filters, Index
 
 
@@ -40,6 +41,7 @@ class Query(BaseModel):
     date_from: date | None = None
     date_to: date | None = None
     history: list[Turn] | None = Field(None, max_length=50, description="earlier turns of a chat")
+    mode: Literal["extractive", "llm"] = Field("extractive", description="llm needs a configured LLM (ask only)")
 
     @field_validator("question")
     @classmethod
@@ -70,10 +72,11 @@ def _basic_auth(auth: tuple[str, str] | None):
     return [Depends(check)]
 
 
-def build_api(index: Index, auth: tuple[str, str] | None = None) -> FastAPI:
+def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> FastAPI:
     """FastAPI app with ``/api/search``, ``/api/ask`` and ``/api/health`` over ``index``.
 
-    With ``auth=(user, password)`` every endpoint needs HTTP basic credentials.
+    With ``auth=(user, password)`` every endpoint needs HTTP basic credentials; ``llm`` (a
+    LangChain chat model) enables ``"mode": "llm"`` on ``/api/ask``.
     """
     app = FastAPI(title="News QA API", version=__version__, dependencies=_basic_auth(auth),
                   description="Cited answers and passage search over the indexed news articles.")
@@ -86,6 +89,11 @@ def build_api(index: Index, auth: tuple[str, str] | None = None) -> FastAPI:
     @app.post("/api/ask")
     def ask(q: Query) -> dict:
         history = [t.model_dump() for t in q.history] if q.history else None
+        if q.mode == "llm":
+            if llm is None:
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                                    "mode 'llm' needs a language model: start the server with --llm-url")
+            return generate(index, q.question, llm, k=max(q.k, 6), filters=q.filters(), history=history).as_json()
         return answer(index, q.question, k=max(q.k, 6), filters=q.filters(), history=history).as_json()
 
     @app.get("/api/health")
@@ -93,6 +101,7 @@ def build_api(index: Index, auth: tuple[str, str] | None = None) -> FastAPI:
         articles, chunks = index.count()
         info = index.info
         return {"status": "ok", "version": __version__, "articles": articles, "chunks": chunks,
-                "model": info.model if info else index.settings.model, "dim": info.dim if info else None}
+                "model": info.model if info else index.settings.model, "dim": info.dim if info else None,
+                "llm": llm is not None}
 
     return app

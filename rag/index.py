@@ -28,7 +28,7 @@ from rag.chunk import CHUNKER_VERSION, chunk_text
 from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
 from rag.lexical import LexicalIndex
-from rag.retrieve import MODES, lexical_weight, rrf
+from rag.retrieve import MODES, lexical_weight, per_article, rrf
 from rag.text import NORMALIZATION_VERSION
 
 FUSION_DEPTH = 30  # candidates taken from each ranking before fusion
@@ -242,6 +242,11 @@ class Index:
         (n,) = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
         return n, self._col.count()
 
+    def passages(self, chunk_ids: list[str]) -> dict[str, str]:
+        """The stored text of each chunk id that exists (e.g. to show a cited passage)."""
+        got = self._col.get(ids=list(chunk_ids), include=["documents"]) if chunk_ids else {"ids": []}
+        return dict(zip(got["ids"], got.get("documents") or []))
+
     def manifest(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT id, hash FROM articles"))
 
@@ -250,6 +255,11 @@ class Index:
         rows = self._db.execute("SELECT source, COUNT(*) AS n FROM articles WHERE source != '' "
                                 "GROUP BY source ORDER BY n DESC, source")
         return [r[0] for r in rows]
+
+    def date_range(self) -> tuple[str, str] | None:
+        """(oldest, newest) article date (ISO strings), or None when no article has a date."""
+        row = self._db.execute("SELECT MIN(date), MAX(date) FROM articles WHERE date != ''").fetchone()
+        return (row[0], row[1]) if row and row[0] else None
 
     def search(self, question: str, k: int = 5, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
         """The ``k`` best passages for ``question``; ``score`` is always the dense cosine.
@@ -266,20 +276,24 @@ class Index:
         return self.search_vector(vector, k, filters, question if mode == "hybrid" else None)
 
     def search_vector(self, vector, k: int = 5, filters: Filters | None = None,
-                      question: str | None = None) -> list[Hit]:
-        """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides."""
+                      question: str | None = None, diverse: bool = True) -> list[Hit]:
+        """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides.
+
+        ``diverse``: at most ``PER_ARTICLE`` chunks of one article before other articles' chunks.
+        """
         weight = lexical_weight(question) if question else 0.0
-        depth = max(k, FUSION_DEPTH) if weight else k
+        depth = (3 * k if diverse else k) if not weight else max(3 * k, FUSION_DEPTH)
         if filters is None or filters.empty:
             dense = self._query(vector, depth)
         else:
             filters = self._canonical(filters)
             dense = self._filtered(vector, depth, filters)
-        if not weight:
-            return dense[:k]
-        lexical = [cid for cid, _ in self.lexical.search(question, FUSION_DEPTH)]
-        fused = rrf([[h.chunk_id for h in dense], lexical], [1.0, weight])
-        return self._rank(vector, fused, k, filters, known={h.chunk_id: h for h in dense})
+        ranking = [h.chunk_id for h in dense]
+        if weight:
+            lexical = [cid for cid, _ in self.lexical.search(question, FUSION_DEPTH)]
+            ranking = rrf([ranking, lexical], [1.0, weight])
+        return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters,
+                          known={h.chunk_id: h for h in dense})
 
     def _canonical(self, filters: Filters) -> Filters:
         """Outlets may be given by code ("bbc") or display name ("BBC Arabic"), in any case."""

@@ -9,6 +9,8 @@ Example:
     ['c', 'a', 'b', 'd']
     >>> lexical_weight("What did Russia say?"), lexical_weight("ماذا قالت روسيا؟")
     (0.0, 1.0)
+    >>> per_article(["a::0", "a::1", "a::2", "b::0"], 2)
+    ['a::0', 'a::1', 'b::0', 'a::2']
 """
 
 from __future__ import annotations
@@ -35,3 +37,21 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> list
             scores[item] = scores.get(item, 0.0) + w / (k + rank + 1)
     first = {item: i for i, item in enumerate(dict.fromkeys(x for r in rankings for x in r))}
     return sorted(scores, key=lambda item: (-scores[item], first[item]))
+
+
+PER_ARTICLE = 2  # chunks of one article before other articles get their turn
+
+
+def per_article(chunk_ids: list[str], limit: int = PER_ARTICLE) -> list[str]:
+    """Demote an article's chunks beyond the first ``limit`` below every other article's.
+
+    Several chunks of one long article must not crowd out other articles (or the same story
+    told by other outlets). Article order is unchanged, so article-level metrics are too.
+    """
+    seen: dict[str, int] = {}
+    head, tail = [], []
+    for cid in chunk_ids:
+        art = cid.rsplit("::", 1)[0]
+        seen[art] = seen.get(art, 0) + 1
+        (head if seen[art] <= limit else tail).append(cid)
+    return head + tail

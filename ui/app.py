@@ -60,6 +60,13 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
     body = body.replace("\n", "<br>")
     cls = "rag-answer rag-abstain" if ans.abstained else "rag-answer"
     parts = [f'<div class="{cls}" dir="auto">{body}</div>']
+    if ans.mode == "llm" or ans.invalid_citations:
+        note = "Written by the language model; every [n] was checked against its passage."
+        if ans.invalid_citations:
+            note += f" {ans.invalid_citations} citation(s) that did not match a passage were removed."
+        if ans.mode != "llm":
+            note = "The language model's answer had no verifiable citation; this is the extractive answer."
+        parts.append(f'<div class="rag-meta rag-mode">{note}</div>')
     if ans.citations:
         items = []
         for c in ans.citations:
@@ -102,8 +109,8 @@ def _filters(sources, date_from: str, date_to: str) -> Filters:
     return Filters(sources=tuple(sources or ()), date_from=dates[0], date_to=dates[1])
 
 
-def build_app(index):
-    """The Gradio Blocks app over an open :class:`rag.index.Index`."""
+def build_app(index, llm=None):
+    """The Gradio Blocks app over an open :class:`rag.index.Index` (``llm``: a LangChain chat model)."""
     import itertools
 
     import gradio as gr
@@ -111,7 +118,7 @@ def build_app(index):
     counter = itertools.count(1)
     outlets = [(outlet_name(src), src) for src in index.sources()]
 
-    def respond(message: str, history: list, asked: list, sources, date_from, date_to):
+    def respond(message: str, history: list, asked: list, sources, date_from, date_to, mode="extractive"):
         message, asked = (message or "").strip(), list(asked or [])  # "New chat" may reset it to None
         if not message:
             yield "", history, asked
@@ -126,9 +133,21 @@ def build_app(index):
                              {"role": "assistant", "content": '<div class="rag-pending">Searching the articles…</div>'}]
         yield "", history, asked
         turns = [{"role": "user", "content": q} for q in asked]  # raw questions, for follow-ups
-        ans = answer(index, message, filters=filters, history=turns)
         asked = asked + [message]
         anchor = f"m{next(counter)}"
+        if mode == "llm" and llm is not None:
+            from rag.generate import stream
+
+            draft = ""
+            for part in stream(index, message, llm, filters=filters, history=turns):
+                if isinstance(part, Answer):
+                    ans = part
+                    break
+                draft += part  # unchecked model text: shown plainly (escaped) until citations are checked
+                history[-1] = {"role": "assistant", "content": f'<div class="rag-pending" dir="auto">{_e(draft)}</div>'}
+                yield "", history, asked
+        else:
+            ans = answer(index, message, filters=filters, history=turns)
         for html_text in _stream_steps(ans, anchor):
             history[-1] = {"role": "assistant", "content": html_text}
             yield "", history, asked
@@ -139,8 +158,10 @@ def build_app(index):
             sources = gr.Dropdown(outlets, multiselect=True, label="Outlets", elem_id="outlets")
             date_from = gr.Textbox(label="From date", placeholder="2018-02-01", elem_id="date-from")
             date_to = gr.Textbox(label="To date", placeholder="2018-10-31", elem_id="date-to")
-            gr.Radio(["extractive"], value="extractive", label="Answer mode",
-                     info="Quotes evidence sentences; no language model.", elem_id="mode")
+            mode = gr.Radio(["extractive", "llm"] if llm is not None else ["extractive"], value="extractive",
+                            label="Answer mode", elem_id="mode",
+                            info="extractive quotes evidence sentences; llm writes an answer whose citations are "
+                                 "checked" if llm is not None else "Quotes evidence sentences (no LLM configured).")
         gr.Markdown("### News QA — answers quoted from the articles, with numbered citations")
         chat = gr.Chatbot(height=600, elem_id="chat", sanitize_html=True, feedback_options=None,
                           layout="panel", show_label=False)
@@ -151,7 +172,7 @@ def build_app(index):
         gr.Examples(EXAMPLES, inputs=box)
         asked = gr.State([])
         gr.ClearButton([chat, box, asked], value="New chat", elem_id="new-chat")
-        inputs = [box, chat, asked, sources, date_from, date_to]
+        inputs = [box, chat, asked, sources, date_from, date_to, mode]
         box.submit(respond, inputs, [box, chat, asked], api_visibility="private")
         send.click(respond, inputs, [box, chat, asked], api_visibility="private")
 
@@ -170,21 +191,21 @@ def build_app(index):
     return demo
 
 
-def create_server_app(index, auth: tuple[str, str] | None = None):
+def create_server_app(index, auth: tuple[str, str] | None = None, llm=None):
     """One FastAPI app: the JSON API under /api and the chat UI at /."""
     import gradio as gr
 
     from rag.api import build_api
 
-    app = build_api(index, auth)
-    return gr.mount_gradio_app(app, build_app(index), path="/", css=CSS, auth=auth, footer_links=["api"],
+    app = build_api(index, auth, llm)
+    return gr.mount_gradio_app(app, build_app(index, llm), path="/", css=CSS, auth=auth, footer_links=["api"],
                                show_error=True)
 
 
-def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None):
+def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, llm=None):
     """Serve UI and API (loopback by default). Blocks until stopped."""
     import uvicorn
 
-    app = create_server_app(index, auth)
+    app = create_server_app(index, auth, llm)
     print(f"chat UI on http://{host}:{port}/  ·  API docs on http://{host}:{port}/docs", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

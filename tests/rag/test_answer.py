@@ -54,3 +54,19 @@ def test_says_plainly_when_the_sources_do_not_answer(news_index, question):
     assert ans.abstained and ans.citations == []
     assert "do not answer" in ans.answer or "لا تجيب" in ans.answer
     assert ans.passages  # the nearest passages are still offered
+
+
+def test_a_year_after_the_newest_article_is_not_answered_from_older_news(news_index):
+    assert news_index.date_range()[1].startswith("2018")
+    ans = answer(news_index, "Who won the 2022 FIFA World Cup final in Qatar?")
+    assert ans.abstained and ans.passages
+
+
+def test_search_results_are_spread_over_articles(news_index):
+    hits = news_index.search(SEED_QUESTION, k=6)
+    per_article = {}
+    for h in hits:
+        per_article[h.article_id] = per_article.get(h.article_id, 0) + 1
+    assert per_article["seed-article.txt"] == 2 and max(per_article.values()) == 2  # the seed has 4 chunks
+    # an answer still reads every relevant chunk of the one article that tells the story
+    assert sum(h.article_id == "seed-article.txt" for h in answer(news_index, SEED_QUESTION).passages) >= 3

@@ -66,6 +66,8 @@ def test_ten_concurrent_questions_all_answered(http):
     ({"question": "q", "k": 51}, "less than or equal to 50"),
     ({"question": "q", "date_from": "yesterday"}, "date"),
     ({"question": "q", "colour": "red"}, "Extra inputs are not permitted"),
+    ({"question": "q", "mode": "llm"}, "needs a language model"),  # this server has none
+    ({"question": "q", "mode": "poem"}, "extractive"),
     ({}, "Field required"),
 ])
 def test_bad_input_gets_a_clear_4xx(http, body, fragment):

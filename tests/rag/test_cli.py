@@ -65,8 +65,11 @@ def test_ask_json_and_stdin_batch(news_db):
     for c in seed["citations"]:
         assert set(c) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
     # every quote occurs verbatim in the chunk it cites
-    search = run("search", SEED_QUESTION, "-k", "10", "--json", db=news_db)
-    chunks = {r["chunk_id"]: r["text"] for r in json.loads(search.stdout)["results"]}
+    from rag.config import Settings
+    from rag.index import Index
+
+    with Index.open(Settings(db=news_db)) as index:
+        chunks = index.passages([c["chunk_id"] for c in seed["citations"]])
     assert all(c["quote"] in chunks[c["chunk_id"]] for c in seed["citations"])
 
 
