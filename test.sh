@@ -3,9 +3,10 @@
 # Extra arguments go to pytest, e.g. ./test.sh -m "not slow and not browser" for the quick ones.
 set -euo pipefail
 cd "$(dirname "$0")"
-# The local LLM too, so its end-to-end tests run (≈12 min to compile llama-cpp-python the first
-# time on a machine, then pip's wheel cache); without it those tests skip and say why.
-bash scripts/setup.sh --llm || { echo "warning: local LLM set-up failed; its tests will skip" >&2; bash scripts/setup.sh; }
+# The opt-in models too, so their real tests run: the local LLM (≈17 min to compile llama-cpp-python
+# the first time on a machine, then pip's wheel cache) and EmbeddingGemma; without them those
+# tests skip and say why.
+bash scripts/setup.sh --llm --quality || { echo "warning: opt-in models failed; their tests will skip" >&2; bash scripts/setup.sh; }
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null

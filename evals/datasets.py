@@ -66,8 +66,28 @@ def arcd(limit: int | None = None) -> EvalSet:
     return EvalSet("arcd-ar-ar", articles, questions[:limit] if limit else questions)
 
 
+DISTRACTORS = 2000
+
+
+def xquad_mix(question_lang: str = "en", limit: int | None = None, distractors: int = DISTRACTORS) -> EvalSet:
+    """XQuAD's paragraphs hidden among ``distractors`` ANT news articles (evenly spread over the
+    corpus, so every outlet and month is there): the same questions, a realistic haystack."""
+    import gzip
+
+    base = xquad(question_lang, limit)
+    with gzip.open(SHARED / "corpus" / "ant-2018.jsonl.gz", "rt", encoding="utf-8") as fh:
+        lines = fh.readlines()
+    step = max(1, len(lines) // distractors)
+    news_articles = []
+    for line in lines[::step][:distractors]:
+        rec = json.loads(line)
+        news_articles.append({k: rec[k] for k in ("id", "title", "text", "source", "url", "date", "category")})
+    return EvalSet(f"{base.name}-mix", base.articles + news_articles, base.questions)
+
+
 SETS = {"xquad-en": lambda limit=None: xquad("en", limit), "xquad-ar": lambda limit=None: xquad("ar", limit),
-        "arcd": arcd}
+        "arcd": arcd, "xquad-en-mix": lambda limit=None: xquad_mix("en", limit),
+        "xquad-ar-mix": lambda limit=None: xquad_mix("ar", limit)}
 
 
 NEWS_QA = Path(__file__).with_name("news-qa.jsonl")

@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from evals.datasets import SETS, EvalSet
@@ -23,7 +24,9 @@ from evals.metrics import dedupe, percentile, summarize
 from rag.answer import answer, condense
 from rag.config import Settings, cache_dir
 from rag.generate import LLMSettings, chat_model
-from rag.index import Index
+from rag.index import LAYOUT, Index
+from rag.lexical import LexicalIndex
+from rag.retrieve import lexical_weight, rrf
 
 CHUNK_K = 30  # chunks fetched per question before collapsing to articles
 
@@ -40,7 +43,7 @@ def build_index(es: EvalSet, settings_kw: dict, embedder=None) -> tuple[Index, d
     """Index the set's articles with the real ingest path; cached and incremental across runs."""
     blob = "\n".join(json.dumps(a, ensure_ascii=False, sort_keys=True) for a in es.articles)
     digest = hashlib.sha256(blob.encode()).hexdigest()
-    model_tag = hashlib.sha256(json.dumps(settings_kw, sort_keys=True).encode()).hexdigest()[:8]
+    model_tag = hashlib.sha256(json.dumps({**settings_kw, "layout": LAYOUT}, sort_keys=True).encode()).hexdigest()[:8]
     # Keyed by content, so sets over the same paragraphs (XQuAD en/ar) share one index.
     root = cache_dir() / "evals" / f"{es.name.split('-')[0]}-{digest[:12]}-{model_tag}"
     root.mkdir(parents=True, exist_ok=True)
@@ -57,19 +60,35 @@ def _query_text(q) -> str:
     return condense(q.text, [{"role": "user", "content": q.context}] if q.context else None)
 
 
-def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None) -> tuple[list[dict], dict]:
-    """Rank articles for every answerable question with ``config`` (dense, bm25 or hybrid)."""
+def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None, reranker=None) -> tuple[list[dict], dict]:
+    """Rank articles for every answerable question with ``config``: dense, sentences, bm25, hybrid
+    (the default), ``rerank`` (hybrid, then ``reranker``), or an analyzer ablation ``bm25:A`` /
+    ``hybrid:A`` with A in raw, taa, stem."""
     from tqdm import tqdm
 
     rows = []
+    lexical = None
+    if ":" in config:  # e.g. bm25:raw, hybrid:stem (analyzers in rag.lexical.ANALYZERS)
+        data = index._col.get(include=["documents"])
+        lexical = LexicalIndex.build(data["ids"], data["documents"], config.split(":", 1)[1])
     for q, vec in tqdm(list(zip(es.questions, qvecs)), desc=f"{es.name}/{config}", unit="q"):
         if not q.gold:
             continue
         t = time.perf_counter()
-        if config == "bm25":
+        if lexical is not None:  # an ablation: BM25 with another analyzer, alone or fused as the default is
+            found = [cid for cid, _ in lexical.search(_query_text(q), CHUNK_K)]
+            if config.startswith("hybrid"):
+                dense = [h.chunk_id for h in index.search_vector(vec, CHUNK_K, diverse=False)]
+                found = rrf([dense, found], [1.0, lexical_weight(_query_text(q))])
+            chunk_ids = found
+        elif config == "rerank":  # the default's best chunks re-scored by the second stage
+            hits = index.search_vector(vec, CHUNK_K, question=_query_text(q))
+            chunk_ids = [h.chunk_id for h in reranker.rerank(_query_text(q), hits)]
+        elif config == "bm25":
             chunk_ids = [cid for cid, _ in index.lexical.search(_query_text(q), CHUNK_K)]
-        else:
-            hits = index.search_vector(vec, CHUNK_K, question=_query_text(q) if config == "hybrid" else None)
+        else:  # dense: chunk vectors only; sentences: + best sentence; hybrid: + BM25 (the default)
+            hits = index.search_vector(vec, CHUNK_K, question=_query_text(q) if config == "hybrid" else None,
+                                       sentences=config != "dense")
             chunk_ids = [h.chunk_id for h in hits]
         ms = (time.perf_counter() - t) * 1000
         rows.append({"set": es.name, "config": config, "id": q.id, "question": q.text,
@@ -99,7 +118,8 @@ def evaluate_answers(es: EvalSet, index: Index, llm=None) -> tuple[list[dict], d
         ms = (time.perf_counter() - t) * 1000
         chunks = {h.chunk_id: h.text for h in ans.passages}
         quotes = normalize_ar(" ".join(c.quote for c in ans.citations))
-        row = {"set": es.name, "config": f"answers-{mode}", "mode": ans.mode, "invalid_citations": ans.invalid_citations,
+        row = {"set": es.name, "config": f"answers-{mode}", "mode": ans.mode,
+               "invalid_citations": ans.invalid_citations,
                "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.text,
                "abstained": ans.abstained, "confident": ans.confident, "answer": ans.answer, "ms": round(ms, 1),
                "citations": [{**c.as_json(), "valid": c.quote in chunks.get(c.chunk_id, "")} for c in ans.citations],
@@ -200,7 +220,7 @@ def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str,
              "| set | config | questions | nDCG@10 | R@1 | R@5 | R@10 | MRR@10 | search p50 / p95 ms | index MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for key, s in results.items():
-        name, config = key.split("/")
+        name, config = key.split("/", 1)
         lines.append(f"| {name} | {config} | {s['questions']} | {s['ndcg@10']:.3f} | {s['recall@1']:.3f} | "
                      f"{s['recall@5']:.3f} | {s['recall@10']:.3f} | {s['mrr@10']:.3f} | "
                      f"{s['search_ms_p50']} / {s['search_ms_p95']} | {s['index_mb']:.1f} |")
@@ -213,12 +233,15 @@ def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals", description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="xquad-en,xquad-ar,arcd,news", help=f"comma-separated, of {', '.join(SETS)}")
-    ap.add_argument("--configs", default="dense,bm25,hybrid", help="retrieval configurations to compare")
+    ap.add_argument("--configs", default="dense,sentences,bm25,hybrid,bm25:raw,hybrid:raw",
+                    help="retrieval configurations to compare (also bm25:taa, bm25:stem, hybrid:…, rerank)")
     ap.add_argument("--limit", type=int, default=None, help="first N questions per set (a quick run)")
     ap.add_argument("--model", default=Settings().model, help="embedding model id or path")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="summary.json to compare with; exit 1 when a gated metric drops (e.g. evals/baseline.json)")
+    ap.add_argument("--rerank-model", default=None, help="second stage for the rerank config, e.g. embeddinggemma-300m")
     ap.add_argument("--llm-url", default=None, help="also evaluate LLM answers from this OpenAI-compatible endpoint")
+    ap.add_argument("--llm-every", type=int, default=1, help="LLM answers for every Nth question only (they are slow)")
     ap.add_argument("--tolerance", type=float, default=0.01, help="allowed drop for gated metrics")
     ap.add_argument("--out", type=Path, default=Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S"))
     args = ap.parse_args(argv)
@@ -232,6 +255,12 @@ def main(argv: list[str] | None = None) -> int:
     curves: dict[str, list[float]] = {}
     answers: dict[str, dict] = {}
     embedder = None
+    reranker = None
+    if args.rerank_model:
+        from rag.rerank import Reranker
+
+        reranker = Reranker(args.rerank_model)
+        manifest["rerank_model"] = args.rerank_model
     with open(args.out / "questions.jsonl", "w", encoding="utf-8") as per_q:
         for name in args.sets.split(","):
             es = SETS[name](limit=args.limit)
@@ -242,7 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                 qvecs = index.embedder.embed_queries([_query_text(q) for q in es.questions])
                 facts["query_embed_ms_mean"] = round((time.perf_counter() - t0) * 1000 / len(es.questions), 1)
                 for config in args.configs.split(","):
-                    rows, summary = evaluate(es, index, config, qvecs)
+                    t0 = time.perf_counter()
+                    rows, summary = evaluate(es, index, config, qvecs, reranker)
+                    summary["seconds"] = round(time.perf_counter() - t0, 1)
                     summary["index_mb"] = _dir_size(index.path) / 1e6
                     results[f"{es.name}/{config}"] = summary
                     langs = sorted({r["lang"] for r in rows})
@@ -253,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
                         per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
                 if any(q.kind != "factoid" for q in es.questions):  # sets with answers to check
                     for llm in [None] + ([chat_model(LLMSettings(url=args.llm_url))] if args.llm_url else []):
-                        rows, summary = evaluate_answers(es, index, llm)
+                        sample = replace(es, questions=es.questions[::args.llm_every]) if llm else es
+                        rows, summary = evaluate_answers(sample, index, llm)
                         answers[f"{es.name}/answers-{'llm' if llm else 'extractive'}"] = summary
                         for row in rows:
                             per_q.write(json.dumps(row, ensure_ascii=False) + "\n")

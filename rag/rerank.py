@@ -1,0 +1,58 @@
+"""Second stage: re-score the first stage's candidates with a stronger embedding model.
+
+No multilingual cross-encoder ships on PyPI, so the second stage is a bi-encoder used late:
+the question and the first stage's best chunks are embedded with, e.g., EmbeddingGemma, and
+the chunks are re-ordered by that cosine. Chunk vectors are cached by chunk id and text, so a
+chunk is embedded once per process however often it comes back. Any sentence-transformers id
+or path works (a cross-encoder for users online fits the same ``rerank`` signature).
+
+Example:
+    >>> rr = Reranker("embeddinggemma-300m")                        # doctest: +SKIP
+    >>> rr.rerank("What did Russia say?", index.search("...", k=20))[:5]   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import replace
+
+import numpy as np
+
+from rag.index import Hit
+
+DEPTH = 20  # first-stage candidates re-scored
+
+
+class Reranker:
+    def __init__(self, spec: str, depth: int = DEPTH):
+        from rag.models import Embedder
+
+        self.spec = spec
+        self.depth = depth
+        self.embedder = Embedder(spec)
+        self._cache: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def _vectors(self, hits: list[Hit]) -> np.ndarray:
+        keys = [h.chunk_id + hashlib.sha1(h.text.encode()).hexdigest()[:12] for h in hits]
+        with self._lock:
+            todo = [(key, f"{h.title}\n{h.text}" if h.title else h.text)
+                    for key, h in zip(keys, hits) if key not in self._cache]
+        if todo:
+            vecs = self.embedder.embed_passages([t for _, t in todo])
+            with self._lock:
+                self._cache.update(zip([k for k, _ in todo], vecs))
+        return np.stack([self._cache[key] for key in keys])
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """``hits`` (the first ``depth`` of them) best first by the second model's cosine.
+
+        ``Hit.score`` keeps the first stage's cosine (abstention is calibrated on it).
+        """
+        head = hits[: self.depth]
+        if not head:
+            return []
+        scores = self._vectors(head) @ self.embedder.embed_queries([question])[0]
+        ordered = [head[i] for i in np.argsort(-scores, kind="stable")]
+        return [replace(h, rank=i) for i, h in enumerate(ordered + hits[self.depth:], 1)]
