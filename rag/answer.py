@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.index import MIN_SENTENCE_CHARS, Filters, Hit, Index
+from rag.index import Filters, Hit, Index
 from rag.ingest import outlet_name
 from rag.text import is_arabic, sentence_spans
 
@@ -180,21 +180,14 @@ def extract(index: Index, ev: Evidence) -> Answer:
 
 
 def _sentences(index: Index, hits: list[Hit]) -> tuple[list[tuple[Hit, int, int]], np.ndarray]:
-    """Every sentence of ``hits`` as (hit, start, end), with its vector: stored at ingest, or
-    embedded now for an index built before sentence vectors existed."""
+    """Every sentence of ``hits`` as (hit, start, end), with the vector stored for it at ingest."""
     stored = index.sentence_vectors(hits)
-    candidates, vecs, todo = [], [], []
+    candidates, vecs = [], []
     for h in hits:
-        if h.chunk_id in stored:
-            for a, b, v in sorted(stored[h.chunk_id], key=lambda x: x[0]):
-                candidates.append((h, a, b))
-                vecs.append(v)
-        else:
-            todo += [(h, a, b) for a, b in sentence_spans(h.text) if b - a >= MIN_SENTENCE_CHARS]
-    if todo:
-        candidates += todo
-        vecs += list(index.embedder.embed_passages([h.text[a:b] for h, a, b in todo]))
-    return candidates, np.array(vecs, dtype=np.float32).reshape(len(candidates), -1)
+        for a, b, v in sorted(stored.get(h.chunk_id, ()), key=lambda x: x[0]):
+            candidates.append((h, a, b))
+            vecs.append(v)
+    return candidates, np.array(vecs, dtype=np.float32)
 
 
 def _with_next_sentence(chosen: list[tuple]) -> list[tuple]:

@@ -521,7 +521,7 @@ class Index:
             self._col.add(ids=ids[i:i + 4000], documents=docs[i:i + 4000], metadatas=metas[i:i + 4000],
                           embeddings=vectors[i:i + 4000])
         smeta = [{"chunk_id": cid, "article_id": aid, "start": x, "end": y} for cid, aid, x, y, _ in sents]
-        sids = _sentence_ids([(f"{a.id}::{c.index}", c.text) for a, _, chunks in pending for c in chunks])
+        sids = [f"{cid}#{x}" for cid, _, x, _, _ in sents]  # the ids _sentence_ids derives
         for i in range(0, len(sents), 4000):
             self._sent.add(ids=sids[i:i + 4000], metadatas=smeta[i:i + 4000], embeddings=svectors[i:i + 4000])
         self._db.executemany(
