@@ -118,12 +118,8 @@ def gather(index: Index, question: str, k: int = 6, filters: Filters | None = No
     # chunk); the per-article cap is for result lists, not for reading. The chunks are the
     # dense ones the evidence selection was calibrated on: with sentence-scored chunks the
     # seed question's doubt sentence lost its place to other Russia stories (README).
-    if index.reranker is None:
-        hits = index.search_vector(vectors[-1], k, filters, query, diverse=False, sentences=False)
-    else:
-        wide = index.search_vector(vectors[-1], max(k, index.reranker.depth), filters, query, diverse=False,
-                                   sentences=False)
-        hits = index.reranker.rerank(query, wide)[:k]
+    hits = index.reranked(query, k, lambda n: index.search_vector(vectors[-1], n, filters, query, diverse=False,
+                                                                   sentences=False))
     top = max((h.score for h in hits), default=0.0)  # the best passage's own cosine, however ranked
     margin = relevance(top, ranked, FOLLOWUP_MIN_GAP if query != question else MIN_GAP) if hits else -1.0
     return Evidence(question, query, vectors[0], hits, margin, later_years(question, index.date_range()))

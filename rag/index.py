@@ -290,10 +290,15 @@ class Index:
         if mode == "bm25":
             filters = self._canonical(filters) if filters else None
             return self._rank(vector, [cid for cid, _ in self.lexical.search(question, 10 * k)], k, filters)
+        lexical = question if mode == "hybrid" else None
+        return self.reranked(question, k, lambda n: self.search_vector(vector, n, filters, lexical))
+
+    def reranked(self, question: str, k: int, first_stage) -> list[Hit]:
+        """The ``k`` best of ``first_stage(n)`` (a function returning ``n`` hits), re-scored by
+        the second stage when ``settings.rerank_model`` is set; as they are otherwise."""
         if self.reranker is None:
-            return self.search_vector(vector, k, filters, question if mode == "hybrid" else None)
-        hits = self.search_vector(vector, max(k, self.reranker.depth), filters, question if mode == "hybrid" else None)
-        return self.reranker.rerank(question, hits)[:k]
+            return first_stage(k)
+        return self.reranker.rerank(question, first_stage(max(k, self.reranker.depth)))[:k]
 
     @property
     def reranker(self):
@@ -326,17 +331,19 @@ class Index:
             dense = self._filtered(vector, depth, filters)
         known = {h.chunk_id: h for h in dense}
         ranking = [h.chunk_id for h in dense]
-        if sentences and self._sent.count():
-            ranking = self._with_sentences(vector, dense, known, filters, max(depth, FUSION_DEPTH))
+        n_sentences = self._sent.count() if sentences else 0
+        if n_sentences:
+            ranking = self._with_sentences(vector, dense, known, filters, max(depth, FUSION_DEPTH), n_sentences)
         if weight:
             lexical = [cid for cid, _ in self.lexical.search(question, FUSION_DEPTH)]
             ranking = rrf([ranking, lexical], [1.0, weight])
         return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
 
-    def _with_sentences(self, vector, dense: list[Hit], known: dict[str, Hit], filters, depth: int) -> list[str]:
+    def _with_sentences(self, vector, dense: list[Hit], known: dict[str, Hit], filters, depth: int,
+                        n_sentences: int) -> list[str]:
         """Chunk ids ordered by chunk cosine + best sentence cosine (pure scoring in
         :func:`rag.retrieve.sentence_scores`); chunks found only through a sentence are fetched."""
-        res = self._sent.query(query_embeddings=[vector], n_results=min(SENTENCE_DEPTH, self._sent.count()),
+        res = self._sent.query(query_embeddings=[vector], n_results=min(SENTENCE_DEPTH, n_sentences),
                                include=["metadatas", "distances"])
         best: dict[str, float] = {}
         for meta, dist in zip(res["metadatas"][0], res["distances"][0]):

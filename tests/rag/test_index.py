@@ -147,3 +147,18 @@ def test_index_built_before_sentence_vectors_asks_for_a_rebuild(tmp_path, embedd
 def test_one_process_owns_the_directory(index):
     with pytest.raises(IndexUnavailable, match="another process"):
         Index.open(Settings(db=index.path))
+
+
+def test_reranked_widens_the_first_stage_to_the_second_stages_depth():
+    from types import SimpleNamespace
+
+    asked = []
+
+    def first_stage(n):
+        asked.append(n)
+        return [f"hit{i}" for i in range(n)]
+
+    reverse = SimpleNamespace(depth=8, rerank=lambda q, hits: hits[::-1])
+    assert Index.reranked(SimpleNamespace(reranker=None), "q", 3, first_stage) == ["hit0", "hit1", "hit2"]
+    assert Index.reranked(SimpleNamespace(reranker=reverse), "q", 3, first_stage) == ["hit7", "hit6", "hit5"]
+    assert asked == [3, 8]
