@@ -63,7 +63,7 @@ def _query_text(q) -> str:
 def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None, reranker=None) -> tuple[list[dict], dict]:
     """Rank articles for every answerable question with ``config``: dense, sentences, bm25, hybrid
     (the default), ``rerank`` (hybrid, then ``reranker``), or an analyzer ablation ``bm25:A`` /
-    ``hybrid:A`` with A in raw, taa, stem."""
+    ``hybrid:A`` with A in raw, fold, taa, stem (see rag.lexical.ANALYZERS)."""
     from tqdm import tqdm
 
     rows = []
@@ -233,8 +233,8 @@ def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals", description=__doc__.splitlines()[0])
     ap.add_argument("--sets", default="xquad-en,xquad-ar,arcd,news", help=f"comma-separated, of {', '.join(SETS)}")
-    ap.add_argument("--configs", default="dense,sentences,bm25,hybrid,bm25:raw,hybrid:raw",
-                    help="retrieval configurations to compare (also bm25:taa, bm25:stem, hybrid:…, rerank)")
+    ap.add_argument("--configs", default="dense,sentences,bm25,hybrid,bm25:raw,hybrid:raw,bm25:fold,hybrid:fold",
+                    help="retrieval configurations to compare (also bm25:taa, hybrid:taa, rerank)")
     ap.add_argument("--limit", type=int, default=None, help="first N questions per set (a quick run)")
     ap.add_argument("--model", default=Settings().model, help="embedding model id or path")
     ap.add_argument("--baseline", type=Path, default=None,

@@ -29,7 +29,7 @@ def test_quick_run_writes_report_and_gates_on_the_baseline(tmp_path, monkeypatch
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sets"]["xquad-ar"]["articles"] == 240 and manifest["code_version"]
     rows = [json.loads(x) for x in (out / "questions.jsonl").read_text().splitlines()]
-    configs = {"dense", "sentences", "bm25", "hybrid", "bm25:raw", "hybrid:raw"}  # ablations in one run
+    configs = {"dense", "sentences", "bm25", "hybrid", "bm25:raw", "hybrid:raw", "bm25:fold", "hybrid:fold"}  # ablations in one run
     assert len(rows) == 2 * len(configs) * 40 and {r["config"] for r in rows} == configs
     # The language-aware fusion: BM25 cannot help English questions and never hurts them.
     assert summary["xquad-en-ar/bm25"]["ndcg@10"] < 0.3

@@ -1,9 +1,11 @@
 from rag.lexical import LexicalIndex, tokenize
 
 
-def test_tokenize_folds_and_drops_stopwords():
-    assert tokenize("أمريكا في إيران") == ["امريكا", "ايران"]
-    assert tokenize("«روسيا»، و«الصين».") == ["روسيا", "الصين"]  # punctuation never glued to words
+def test_tokenize_folds_stems_and_drops_stopwords():
+    assert tokenize("أمريكا في إيران", "fold") == ["امريكا", "ايران"]
+    assert tokenize("«روسيا»، و«الصين».", "fold") == ["روسيا", "الصين"]  # punctuation never glued to words
+    assert tokenize("«روسيا»، و«الصين».") == ["روسيا", "صين"]  # the default also strips the article
+    assert tokenize("والمفاوضات بالحكومة") == tokenize("مفاوضات الحكومة")
 
 
 def test_spelling_variants_match_and_save_load_roundtrip(tmp_path):
