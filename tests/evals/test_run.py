@@ -28,6 +28,8 @@ def test_quick_run_writes_report_and_gates_on_the_baseline(tmp_path, monkeypatch
     assert (out / "recall-at-k.png").stat().st_size > 10_000
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sets"]["xquad-ar"]["articles"] == 240 and manifest["code_version"]
+    assert 0 < manifest["sets"]["xquad-ar"]["query_embed_ms_p50"] <= manifest["sets"]["xquad-ar"]["query_embed_ms_p95"]
+    assert "query embedding p50 / p95" in (out / "report.md").read_text()
     rows = [json.loads(x) for x in (out / "questions.jsonl").read_text().splitlines()]
     configs = {"dense", "sentences", "bm25", "hybrid", "bm25:raw", "hybrid:raw", "bm25:fold", "hybrid:fold"}  # ablations in one run
     assert len(rows) == 2 * len(configs) * 40 and {r["config"] for r in rows} == configs
