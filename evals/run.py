@@ -26,7 +26,6 @@ from rag.config import Settings, cache_dir
 from rag.generate import LLMSettings, chat_model
 from rag.index import LAYOUT, Index
 from rag.lexical import LexicalIndex
-from rag.retrieve import lexical_weight, rrf
 
 CHUNK_K = 30  # chunks fetched per question before collapsing to articles
 
@@ -75,12 +74,11 @@ def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None, reran
         if not q.gold:
             continue
         t = time.perf_counter()
-        if lexical is not None:  # an ablation: BM25 with another analyzer, alone or fused as the default is
-            found = [cid for cid, _ in lexical.search(_query_text(q), CHUNK_K)]
-            if config.startswith("hybrid"):
-                dense = [h.chunk_id for h in index.search_vector(vec, CHUNK_K, diverse=False)]
-                found = rrf([dense, found], [1.0, lexical_weight(_query_text(q))])
-            chunk_ids = found
+        if lexical is not None and config.startswith("hybrid"):  # the default's fusion, another analyzer
+            chunk_ids = [h.chunk_id for h in index.search_vector(vec, CHUNK_K, question=_query_text(q),
+                                                                  lexical=lexical)]
+        elif lexical is not None:  # BM25 alone with another analyzer
+            chunk_ids = [cid for cid, _ in lexical.search(_query_text(q), CHUNK_K)]
         elif config == "rerank":  # the default's best chunks re-scored by the second stage
             hits = index.search_vector(vec, CHUNK_K, question=_query_text(q))
             chunk_ids = [h.chunk_id for h in reranker.rerank(_query_text(q), hits)]

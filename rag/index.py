@@ -316,11 +316,13 @@ class Index:
         return self._reranker or None
 
     def search_vector(self, vector, k: int = 5, filters: Filters | None = None,
-                      question: str | None = None, diverse: bool = True, sentences: bool = True) -> list[Hit]:
+                      question: str | None = None, diverse: bool = True, sentences: bool = True,
+                      lexical: LexicalIndex | None = None) -> list[Hit]:
         """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides.
 
         ``sentences``: rank chunks by their cosine plus their best sentence's cosine.
         ``diverse``: at most ``PER_ARTICLE`` chunks of one article before other articles' chunks.
+        ``lexical``: another BM25 index over the same chunks (the evaluation's analyzer ablations).
         """
         weight = lexical_weight(question) if question else 0.0
         depth = (3 * k if diverse else k) if not weight else max(3 * k, FUSION_DEPTH)
@@ -335,8 +337,8 @@ class Index:
         if n_sentences:
             ranking = self._with_sentences(vector, dense, known, filters, max(depth, FUSION_DEPTH), n_sentences)
         if weight:
-            lexical = [cid for cid, _ in self.lexical.search(question, FUSION_DEPTH)]
-            ranking = rrf([ranking, lexical], [1.0, weight])
+            found = [cid for cid, _ in (lexical or self.lexical).search(question, FUSION_DEPTH)]
+            ranking = rrf([ranking, found], [1.0, weight])
         return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
 
     def _with_sentences(self, vector, dense: list[Hit], known: dict[str, Hit], filters, depth: int,
