@@ -11,9 +11,13 @@ Example:
     (0.0, 0.25)
     >>> per_article(["a::0", "a::1", "a::2", "b::0"], 2)
     ['a::0', 'a::1', 'b::0', 'a::2']
+    >>> centred(np.array([1.0, 0.0]), np.array([0.4, 0.4]))
+    array([ 0.9, -0.1])
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from rag.text import is_arabic
 
@@ -37,6 +41,21 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> list
             scores[item] = scores.get(item, 0.0) + w / (k + rank + 1)
     first = {item: i for i, item in enumerate(dict.fromkeys(x for r in rankings for x in r))}
     return sorted(scores, key=lambda item: (-scores[item], first[item]))
+
+
+HUB_WEIGHT = 0.25  # share of the collection's mean vector taken off the question
+
+
+def centred(vector: np.ndarray, mean: np.ndarray, weight: float = HUB_WEIGHT) -> np.ndarray:
+    """The question vector minus ``weight`` times the collection's mean vector (hub correction).
+
+    Ranking by ``(q - w·mean)·d`` takes ``w·mean·d`` off every passage: passages close to the
+    collection's centre ("hubs": generic news that is near every question) lose a little,
+    passages close to the question and nothing else keep their place. Measured on XQuAD among
+    2,000 news articles, English questions: recall@10 0.931 → 0.946 at w=0.25, with no loss
+    over 0.002 nDCG@10 on XQuAD alone, ARCD or the news set (README, "Hub correction").
+    """
+    return vector - weight * mean
 
 
 PER_ARTICLE = 2  # chunks of one article before other articles get their turn

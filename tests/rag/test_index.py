@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from rag.config import Settings
@@ -67,6 +68,45 @@ def test_changed_article_replaced_and_vanished_one_removed(index, tmp_path):
     assert {i.split("::")[0] for i in _sentence_ids(index)} == {"a0"}
     hit = index.search("الميزانية", k=1)[0]
     assert hit.article_id == "a0" and hit.text == "نص قصير جديد عن الميزانية."
+
+
+def _stored_means(ix):
+    return {name: np.asarray(col.get(include=["embeddings"])["embeddings"]).mean(axis=0)
+            for name, col in (("chunks", ix._col), ("sentences", ix._sent))}
+
+
+def test_mean_vectors_follow_every_change_and_survive_a_reopen(tmp_path, embedder):
+    src = tmp_path / "news.jsonl"
+    long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(60))
+    _write(src, [_rec(0, long_text), _rec(1), _rec(2)])
+    db = tmp_path / "db"
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        ix.ingest([src], progress=False)
+        before = ix.means
+        _write(src, [_rec(0, "نص قصير جديد عن الميزانية."), _rec(1)])  # a0 changed, a2 gone
+        ix.ingest([src], progress=False)
+        ix.remove(["a1"])
+        after, truth = ix.means, _stored_means(ix)
+        for name in truth:  # running sums, not a rescan: they must still equal the stored vectors' mean
+            assert np.allclose(after[name], truth[name], atol=1e-5)
+            assert not np.allclose(before[name], after[name], atol=1e-3)
+        ix._db.execute("UPDATE centroids SET n = n + 1")  # as if a write had been cut short
+        ix._db.commit()
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        assert all(np.allclose(ix.means[n], truth[n], atol=1e-5) for n in truth)  # recounted
+        assert ix._db.execute("SELECT n FROM centroids WHERE name = 'chunks'").fetchone()[0] == ix._col.count()
+
+
+def test_collections_search_wide_even_when_made_before(index):
+    from rag.index import HNSW
+
+    for col in (index._col, index._sent):
+        assert col.configuration_json["hnsw"]["ef_search"] == HNSW["ef_search"]
+        col.modify(configuration={"hnsw": {"ef_search": 100}})  # Chroma's default, as older indexes have
+    path = index.path
+    index.close()
+    with Index.open(Settings(db=path)) as ix:
+        assert [c.configuration_json["hnsw"]["ef_search"] for c in (ix._col, ix._sent)] == [HNSW["ef_search"]] * 2
 
 
 def test_bad_lines_skipped_rest_indexed_and_nothing_lost(index, tmp_path):
