@@ -221,7 +221,10 @@ class Index:
         setting Chroma lets change; before the first query, so it applies in this process)."""
         col = self._client.get_or_create_collection(name, configuration={"hnsw": HNSW}, embedding_function=None)
         if (col.configuration_json.get("hnsw") or {}).get("ef_search") != HNSW["ef_search"]:
-            col.modify(configuration={"hnsw": {"ef_search": HNSW["ef_search"]}})
+            try:
+                col.modify(configuration={"hnsw": {"ef_search": HNSW["ef_search"]}})
+            except Exception as e:  # e.g. an older Chroma server: search still works, a little less exactly
+                print(f"warning: could not widen the search of collection {name} ({e})", file=sys.stderr)
         return col
 
     def close(self) -> None:
@@ -363,11 +366,11 @@ class Index:
         means = self.means
         q_chunk, q_sent = centred(vector, means["chunks"]), centred(vector, means["sentences"])
         res = self._sent.query(query_embeddings=[q_sent], n_results=min(SENTENCE_DEPTH, n_sentences),
-                               include=["metadatas", "distances"])
+                               include=["distances"])  # a sentence id names its chunk: no metadata
         norm = float(np.linalg.norm(q_sent))  # Chroma's cosine divides by it; the sum must not
         best: dict[str, float] = {}
-        for meta, dist in zip(res["metadatas"][0], res["distances"][0]):
-            best.setdefault(meta["chunk_id"], (1.0 - float(dist)) * norm)
+        for sid, dist in zip(res["ids"][0], res["distances"][0]):
+            best.setdefault(sid.rsplit("#", 1)[0], (1.0 - float(dist)) * norm)
         wanted = list(dict.fromkeys([*known, *list(best)[:depth]]))
         got = self._col.get(ids=wanted, include=["documents", "metadatas", "embeddings"])
         chunk: dict[str, float] = {}
