@@ -27,7 +27,7 @@ import numpy as np
 from rag.chunk import CHUNKER_VERSION, chunk_text
 from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
-from rag.lexical import LexicalIndex
+from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from rag.retrieve import MODES, centred, lexical_weight, per_article, rrf, sentence_scores
 from rag.text import NORMALIZATION_VERSION, sentence_spans
 
@@ -199,11 +199,16 @@ class Index:
         if rebuild:
             self._db.execute("DROP TABLE IF EXISTS articles")
             self._db.execute("DROP TABLE IF EXISTS centroids")
+            self._db.execute("DROP TABLE IF EXISTS chunk_tokens")
         self._db.execute("CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, "
                          "n_chunks INTEGER NOT NULL, origin TEXT NOT NULL, source TEXT, date TEXT)")
         # Running sums of the stored vectors, kept in step with Chroma (for the hub correction).
         self._db.execute("CREATE TABLE IF NOT EXISTS centroids (name TEXT PRIMARY KEY, n INTEGER NOT NULL, "
                          "total BLOB NOT NULL)")
+        # Each chunk's BM25 tokens, analysed once at ingest: bm25s cannot add documents, so its
+        # matrix is recomputed from these, without fetching or re-analysing every chunk's text.
+        self._db.execute("CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, "
+                         "version TEXT NOT NULL, tokens TEXT NOT NULL)")
         self._db.commit()
 
     @classmethod
@@ -483,13 +488,28 @@ class Index:
         return self._lexical
 
     def _build_lexical(self) -> LexicalIndex:
-        data = self._col.get(include=["documents"])
-        lex = LexicalIndex.build(data["ids"], data["documents"])
+        """BM25 over exactly the chunks in Chroma, from their stored tokens (analysing only
+        chunks that have none of this analyzer version: an index from before, or a crash)."""
+        ids = self._col.get(include=[])["ids"]
+        self._db.execute("DELETE FROM chunk_tokens WHERE version != ?", (LEXICAL_VERSION,))
+        have = dict(self._db.execute("SELECT chunk_id, tokens FROM chunk_tokens"))
+        missing = [cid for cid in ids if cid not in have]
+        for i in range(0, len(missing), 5000):
+            got = self._col.get(ids=missing[i:i + 5000], include=["documents"])
+            have.update(self._store_tokens(got["ids"], got["documents"]))
+        self._db.commit()
+        lex = LexicalIndex.from_tokens(ids, [have[cid].split() for cid in ids])
         lex.save(self.path / "bm25")
         self._lexical = lex
         return lex
 
     # -- writing -----------------------------------------------------------------------
+    def _store_tokens(self, chunk_ids: list[str], texts: list[str]) -> dict[str, str]:
+        rows = {cid: " ".join(tokenize(text)) for cid, text in zip(chunk_ids, texts)}
+        self._db.executemany("INSERT OR REPLACE INTO chunk_tokens VALUES (?, ?, ?)",
+                             [(cid, LEXICAL_VERSION, toks) for cid, toks in rows.items()])
+        return rows
+
     def remove(self, article_ids: Iterable[str]) -> int:
         """Delete articles and their chunks; returns how many were indexed."""
         n = self._delete(article_ids)
@@ -511,6 +531,7 @@ class Index:
                 self._sent.delete(ids=sentence_ids)
             self._add_to_means("chunks", got["embeddings"], -1)
             self._col.delete(ids=chunk_ids)
+            self._db.executemany("DELETE FROM chunk_tokens WHERE chunk_id = ?", [(c,) for c in chunk_ids])
             self._db.execute("DELETE FROM articles WHERE id = ?", (aid,))
             n += 1
         self._db.commit()
@@ -602,6 +623,7 @@ class Index:
         for i in range(0, len(sents), 4000):
             self._sent.add(ids=sids[i:i + 4000], metadatas=smeta[i:i + 4000], embeddings=svectors[i:i + 4000])
         self._add_to_means("chunks", vectors)
+        self._store_tokens(ids, docs)
         self._add_to_means("sentences", svectors)
         self._db.executemany(
             "INSERT OR REPLACE INTO articles (id, hash, n_chunks, origin, source, date) VALUES (?, ?, ?, ?, ?, ?)",

@@ -84,12 +84,17 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], analyzer: str = "stem") -> "LexicalIndex":
+        return cls.from_tokens(ids, [tokenize(t, analyzer) for t in texts], analyzer)
+
+    @classmethod
+    def from_tokens(cls, ids: list[str], tokens: list[list[str]], analyzer: str = "stem") -> "LexicalIndex":
+        """From texts already passed through :func:`tokenize` (the index keeps them per chunk)."""
         import bm25s
 
         model = bm25s.BM25()
         if ids:
             # The empty token keeps documents with no words indexable (and queries always valid).
-            model.index([tokenize(t, analyzer) or [""] for t in texts], show_progress=False)
+            model.index([t or [""] for t in tokens], show_progress=False)
         return cls(list(ids), model, analyzer)
 
     def search(self, question: str, k: int = 10) -> list[tuple[str, float]]:

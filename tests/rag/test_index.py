@@ -97,6 +97,28 @@ def test_mean_vectors_follow_every_change_and_survive_a_reopen(tmp_path, embedde
         assert ix._db.execute("SELECT n FROM centroids WHERE name = 'chunks'").fetchone()[0] == ix._col.count()
 
 
+def test_bm25_tokens_follow_the_chunks_and_old_ones_are_reanalysed(index, tmp_path):
+    from rag.lexical import LEXICAL_VERSION
+
+    def token_ids():
+        return sorted(r[0] for r in index._db.execute("SELECT chunk_id FROM chunk_tokens"))
+
+    src = tmp_path / "news.jsonl"
+    long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(60))
+    _write(src, [_rec(0, long_text), _rec(1), _rec(2)])
+    index.ingest([src], progress=False)
+    assert token_ids() == _chunk_ids(index) and len(token_ids()) > 3
+    _write(src, [_rec(0, "نص قصير جديد عن الميزانية."), _rec(1)])  # a0 changed, a2 gone
+    index.ingest([src], progress=False)
+    index.remove(["a1"])
+    assert token_ids() == _chunk_ids(index) == ["a0::0"]
+    assert [cid for cid, _ in index.lexical.search("الميزانية")] == ["a0::0"]
+    index._db.execute("UPDATE chunk_tokens SET version = 'bm25-old'")  # as an older analyzer left them
+    index._build_lexical()
+    assert [r for r in index._db.execute("SELECT chunk_id, version FROM chunk_tokens")] == [("a0::0", LEXICAL_VERSION)]
+    assert [cid for cid, _ in index.lexical.search("ميزانيه")] == ["a0::0"]
+
+
 def test_collections_search_wide_even_when_made_before(index):
     from rag.index import HNSW
 
