@@ -357,14 +357,13 @@ class Index:
         ranking = [h.chunk_id for h in dense]
         n_sentences = self._sent.count() if sentences else 0
         if n_sentences:
-            ranking = self._with_sentences(vector, dense, known, filters, max(depth, FUSION_DEPTH), n_sentences)
+            ranking = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences)
         if weight:
             found = [cid for cid, _ in (lexical or self.lexical).search(question, FUSION_DEPTH)]
             ranking = rrf([ranking, found], [1.0, weight])
         return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
 
-    def _with_sentences(self, vector, dense: list[Hit], known: dict[str, Hit], filters, depth: int,
-                        n_sentences: int) -> list[str]:
+    def _with_sentences(self, vector, known: dict[str, Hit], filters, depth: int, n_sentences: int) -> list[str]:
         """Chunk ids ordered by chunk + best sentence score, both with the question centred
         (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`); chunks found only
         through a sentence are fetched. Hits keep their plain cosine as ``score``."""
@@ -623,8 +622,8 @@ class Index:
         for i in range(0, len(sents), 4000):
             self._sent.add(ids=sids[i:i + 4000], metadatas=smeta[i:i + 4000], embeddings=svectors[i:i + 4000])
         self._add_to_means("chunks", vectors)
-        self._store_tokens(ids, docs)
         self._add_to_means("sentences", svectors)
+        self._store_tokens(ids, docs)
         self._db.executemany(
             "INSERT OR REPLACE INTO articles (id, hash, n_chunks, origin, source, date) VALUES (?, ?, ?, ?, ?, ?)",
             [(a.id, h, len(c), str(Path(a.origin).resolve()), a.source, a.date) for a, h, c in pending])
