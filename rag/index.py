@@ -342,7 +342,7 @@ class Index:
                       lexical: LexicalIndex | None = None) -> list[Hit]:
         """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides.
 
-        ``sentences``: rank chunks by their cosine plus their best sentence's cosine.
+        ``sentences``: rank chunks by chunk + best-sentence similarity to the centred question.
         ``diverse``: at most ``PER_ARTICLE`` chunks of one article before other articles' chunks.
         ``lexical``: another BM25 index over the same chunks (the evaluation's analyzer ablations).
         """
@@ -398,24 +398,30 @@ class Index:
         if self._means is None:
             means = {}
             for name, col in (("chunks", self._col), ("sentences", self._sent)):
-                row = self._db.execute("SELECT n, total FROM centroids WHERE name = ?", (name,)).fetchone()
-                n = col.count()
-                if row is not None and row[0] == n:
-                    total = np.frombuffer(row[1], dtype=np.float64)
-                else:
-                    total = self._vector_sum(col)
-                    self._db.execute("INSERT OR REPLACE INTO centroids VALUES (?, ?, ?)", (name, n, total.tobytes()))
+                n, total = self._sums(name)
+                if n != col.count():
+                    n, total = col.count(), self._vector_sum(col)
+                    self._put_sums(name, n, total)
                     self._db.commit()
-                means[name] = (total / max(n, 1)).astype(np.float32)
+                means[name] = (np.asarray(total) / max(n, 1)).astype(np.float32)
             self._means = means
         return self._means
 
-    def _vector_sum(self, col) -> np.ndarray:
-        total = np.zeros(self.embedder.dim if self.info is None else self.info.dim, dtype=np.float64)
-        n = col.count()
-        for offset in range(0, n, 5000):
+    def _sums(self, name: str) -> tuple[int, np.ndarray | float]:
+        """(count, float64 sum) of the stored ``chunks`` or ``sentences`` vectors; (0, 0.0) before any."""
+        row = self._db.execute("SELECT n, total FROM centroids WHERE name = ?", (name,)).fetchone()
+        return (row[0], np.frombuffer(row[1], dtype=np.float64)) if row else (0, 0.0)
+
+    def _put_sums(self, name: str, n: int, total) -> None:
+        self._db.execute("INSERT OR REPLACE INTO centroids VALUES (?, ?, ?)",
+                         (name, n, np.asarray(total, dtype=np.float64).tobytes()))
+
+    @staticmethod
+    def _vector_sum(col):
+        total = 0.0
+        for offset in range(0, col.count(), 5000):
             got = col.get(limit=5000, offset=offset, include=["embeddings"])
-            total += np.asarray(got["embeddings"], dtype=np.float64).sum(axis=0)
+            total = total + np.asarray(got["embeddings"], dtype=np.float64).sum(axis=0)
         return total
 
     def _add_to_means(self, name: str, vectors, sign: int = 1) -> None:
@@ -423,11 +429,8 @@ class Index:
         vectors = np.asarray(vectors, dtype=np.float64)
         if not len(vectors):
             return
-        row = self._db.execute("SELECT n, total FROM centroids WHERE name = ?", (name,)).fetchone()
-        n, total = (row[0], np.frombuffer(row[1], dtype=np.float64)) if row else (0, 0.0)
-        total = total + sign * vectors.sum(axis=0)
-        self._db.execute("INSERT OR REPLACE INTO centroids VALUES (?, ?, ?)",
-                         (name, n + sign * len(vectors), total.tobytes()))
+        n, total = self._sums(name)
+        self._put_sums(name, n + sign * len(vectors), total + sign * vectors.sum(axis=0))
         self._means = None
 
     def sentence_vectors(self, hits: list[Hit]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
