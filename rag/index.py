@@ -28,6 +28,7 @@ from rag.chunk import CHUNKER_VERSION, chunk_text
 from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
+from rag.names import text_keys
 from rag.retrieve import MODES, centred, lexical_weight, per_article, rrf, sentence_scores
 from rag.text import NORMALIZATION_VERSION, sentence_spans
 
@@ -357,16 +358,20 @@ class Index:
         ranking = [h.chunk_id for h in dense]
         n_sentences = self._sent.count() if sentences else 0
         if n_sentences:
-            ranking = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences)
+            names = (lexical or self.lexical) if question and not weight else None
+            ranking = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences,
+                                           (question, names) if names else None)
         if weight:
             found = [cid for cid, _ in (lexical or self.lexical).search(question, FUSION_DEPTH)]
             ranking = rrf([ranking, found], [1.0, weight])
         return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
 
-    def _with_sentences(self, vector, known: dict[str, Hit], filters, depth: int, n_sentences: int) -> list[str]:
+    def _with_sentences(self, vector, known: dict[str, Hit], filters, depth: int, n_sentences: int,
+                        names: tuple[str, LexicalIndex] | None = None) -> list[str]:
         """Chunk ids ordered by chunk + best sentence score, both with the question centred
-        (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`); chunks found only
-        through a sentence are fetched. Hits keep their plain cosine as ``score``."""
+        (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`), plus the name bonus
+        when ``names`` = (question, lexical index) is given; chunks found only through a sentence
+        are fetched. Hits keep their plain cosine as ``score``."""
         means = self.means
         q_chunk, q_sent = centred(vector, means["chunks"]), centred(vector, means["sentences"])
         res = self._sent.query(query_embeddings=[q_sent], n_results=min(SENTENCE_DEPTH, n_sentences),
@@ -386,7 +391,8 @@ class Index:
                 known[cid] = hit
             chunk[cid] = float(np.dot(q_chunk, emb))
         floor = min(best.values()) if best else 0.0
-        return sentence_scores(chunk, best, floor)
+        matched = names[1].name_match(names[0], list(chunk)) if names else {}
+        return sentence_scores(chunk, best, floor, matched)
 
     @property
     def means(self) -> dict[str, np.ndarray]:
@@ -500,14 +506,16 @@ class Index:
             got = self._col.get(ids=missing[i:i + 5000], include=["documents"])
             have.update(self._store_tokens(got["ids"], got["documents"]))
         self._db.commit()
-        lex = LexicalIndex.from_tokens(ids, [have[cid].split() for cid in ids])
+        words, names = zip(*(have[cid].split("\t") for cid in ids)) if ids else ((), ())
+        lex = LexicalIndex.from_tokens(ids, [w.split() for w in words], names=[n.split() for n in names])
         lex.save(self.path / "bm25")
         self._lexical = lex
         return lex
 
     # -- writing -----------------------------------------------------------------------
     def _store_tokens(self, chunk_ids: list[str], texts: list[str]) -> dict[str, str]:
-        rows = {cid: " ".join(tokenize(text)) for cid, text in zip(chunk_ids, texts)}
+        """Words, a tab, then name keys (:mod:`rag.names`), per chunk."""
+        rows = {cid: " ".join(tokenize(text)) + "\t" + " ".join(text_keys(text)) for cid, text in zip(chunk_ids, texts)}
         self._db.executemany("INSERT OR REPLACE INTO chunk_tokens VALUES (?, ?, ?)",
                              [(cid, LEXICAL_VERSION, toks) for cid, toks in rows.items()])
         return rows

@@ -1,7 +1,8 @@
 """BM25 over Arabic-normalised chunk text (bm25s), persisted beside Chroma.
 
 Built at ingest time from the chunks in Chroma, saved in ``<db>/bm25/``, loaded once; never
-rebuilt per query. Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
+rebuilt per query. Beside the words it keeps each chunk's name keys (:mod:`rag.names`), which
+match a question's names across scripts. Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
 stem (one article/preposition prefix and one suffix off): the stem lifted the fused ranking on
 XQuAD Arabic and ARCD (README, "Ablations").
 
@@ -14,12 +15,14 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
+from rag.names import NAMES_VERSION, question_keys
 from rag.text import normalize_ar
 
-LEXICAL_VERSION = "bm25-ar-2"  # a saved index of another version is rebuilt on load
+LEXICAL_VERSION = f"bm25-ar-2+{NAMES_VERSION}"  # a saved index of another version is rebuilt on load
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Arabic function words and a few English ones; too frequent to help ranking.
 STOPWORDS = frozenset(normalize_ar(w) for w in (
@@ -74,28 +77,69 @@ def tokenize(text: str, analyzer: str = "stem") -> list[str]:
     return [post(t) for t in _WORD.findall(normalize_ar(text)) if len(t) > 1 and t not in STOPWORDS]
 
 
-class LexicalIndex:
-    """Chunk ids and a bm25s model; ``search`` returns (chunk id, score) best first."""
+def _bm25(tokens: list[list[str]]):
+    import bm25s
 
-    def __init__(self, ids: list[str], model, analyzer: str = "stem"):
+    model = bm25s.BM25()
+    # The empty token keeps documents with no words indexable (and queries always valid).
+    model.index([t or [""] for t in tokens], show_progress=False)
+    return model
+
+
+class LexicalIndex:
+    """Chunk ids and bm25s models of their words and of their name keys (:mod:`rag.names`);
+    ``search`` returns (chunk id, score) best first, ``name_match`` scores given chunks."""
+
+    def __init__(self, ids: list[str], model, analyzer: str = "stem", names=None):
         self.ids = ids
         self.model = model
         self.analyzer = analyzer
+        self.names = names
+        self._position = {cid: i for i, cid in enumerate(ids)}
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], analyzer: str = "stem") -> "LexicalIndex":
-        return cls.from_tokens(ids, [tokenize(t, analyzer) for t in texts], analyzer)
+        from rag.names import text_keys
+
+        return cls.from_tokens(ids, [tokenize(t, analyzer) for t in texts], analyzer,
+                               [text_keys(t) for t in texts])
 
     @classmethod
-    def from_tokens(cls, ids: list[str], tokens: list[list[str]], analyzer: str = "stem") -> "LexicalIndex":
-        """From texts already passed through :func:`tokenize` (the index keeps them per chunk)."""
-        import bm25s
+    def from_tokens(cls, ids: list[str], tokens: list[list[str]], analyzer: str = "stem",
+                    names: list[list[str]] | None = None) -> "LexicalIndex":
+        """From texts already passed through :func:`tokenize` (and :func:`rag.names.text_keys`
+        for ``names``): the index keeps both per chunk."""
+        if not ids:
+            return cls([], None, analyzer)
+        return cls(list(ids), _bm25(tokens), analyzer, _bm25(names) if names is not None else None)
 
-        model = bm25s.BM25()
-        if ids:
-            # The empty token keeps documents with no words indexable (and queries always valid).
-            model.index([t or [""] for t in tokens], show_progress=False)
-        return cls(list(ids), model, analyzer)
+    def name_match(self, question: str, chunk_ids: list[str]) -> dict[str, float]:
+        """For each of ``chunk_ids``, the share of the question's name keys it holds, each key
+        weighted by its BM25 idf (rare names count most); keys no chunk holds are ignored.
+
+        >>> lex = LexicalIndex.build(["a::0", "b::0", "c::0"], ["قال غولدنسون", "قال نورمان", "مرحبا"])
+        >>> lex.name_match("Did Goldenson meet Norman?", ["a::0", "b::0", "c::0"])
+        {'a::0': 0.5, 'b::0': 0.5}
+        """
+        if self.names is None:
+            return {}
+        vocab = self.names.vocab_dict
+        keys = [k for k in question_keys(question) if k in vocab]
+        wanted = [(cid, self._position[cid]) for cid in chunk_ids if cid in self._position]
+        if not keys or not wanted:
+            return {}
+        n = len(self.ids)
+        held: dict[str, float] = {}
+        total = 0.0
+        for key in keys:
+            found = self.names.get_scores([vocab[key]]) > 0
+            df = int(found.sum())
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            total += idf
+            for cid, i in wanted:
+                if found[i]:
+                    held[cid] = held.get(cid, 0.0) + idf
+        return {cid: w / total for cid, w in held.items()} if total else {}
 
     def search(self, question: str, k: int = 10) -> list[tuple[str, float]]:
         if not self.ids:
@@ -111,6 +155,8 @@ class LexicalIndex:
         path.mkdir(parents=True, exist_ok=True)
         if self.ids:  # an empty index (every article removed) is just its empty id list
             self.model.save(str(path), show_progress=False)
+            if self.names is not None:
+                self.names.save(str(path / "names"), show_progress=False)
         (path / "ids.json").write_text(json.dumps({"version": LEXICAL_VERSION, "ids": self.ids}))
 
     @classmethod
@@ -125,4 +171,6 @@ class LexicalIndex:
 
         if not data["ids"]:
             return cls([], None)
-        return cls(data["ids"], bm25s.BM25.load(str(path), show_progress=False))
+        names = path / "names"
+        return cls(data["ids"], bm25s.BM25.load(str(path), show_progress=False),
+                   names=bm25s.BM25.load(str(names), show_progress=False) if names.exists() else None)

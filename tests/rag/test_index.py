@@ -97,7 +97,7 @@ def test_mean_vectors_follow_every_change_and_survive_a_reopen(tmp_path, embedde
         assert ix._db.execute("SELECT n FROM centroids WHERE name = 'chunks'").fetchone()[0] == ix._col.count()
 
 
-def test_bm25_tokens_follow_the_chunks_and_old_ones_are_reanalysed(index, tmp_path):
+def test_bm25_tokens_and_name_keys_follow_the_chunks_and_old_ones_are_reanalysed(index, tmp_path):
     from rag.lexical import LEXICAL_VERSION
 
     def token_ids():
@@ -105,18 +105,21 @@ def test_bm25_tokens_follow_the_chunks_and_old_ones_are_reanalysed(index, tmp_pa
 
     src = tmp_path / "news.jsonl"
     long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(60))
-    _write(src, [_rec(0, long_text), _rec(1), _rec(2)])
+    _write(src, [_rec(0, long_text), _rec(1), _rec(2, "قال غولدنسون إن الخطة تمضي.")])
     index.ingest([src], progress=False)
     assert token_ids() == _chunk_ids(index) and len(token_ids()) > 3
-    _write(src, [_rec(0, "نص قصير جديد عن الميزانية."), _rec(1)])  # a0 changed, a2 gone
+    assert list(index.lexical.name_match("What did Goldenson say?", _chunk_ids(index))) == ["a2::0"]
+    _write(src, [_rec(0, "نص قصير جديد عن ميزانية بومبيو."), _rec(1)])  # a0 changed, a2 gone
     index.ingest([src], progress=False)
     index.remove(["a1"])
     assert token_ids() == _chunk_ids(index) == ["a0::0"]
     assert [cid for cid, _ in index.lexical.search("الميزانية")] == ["a0::0"]
+    assert index.lexical.name_match("What did Goldenson say?", ["a0::0", "a2::0"]) == {}
     index._db.execute("UPDATE chunk_tokens SET version = 'bm25-old'")  # as an older analyzer left them
     index._build_lexical()
     assert [r for r in index._db.execute("SELECT chunk_id, version FROM chunk_tokens")] == [("a0::0", LEXICAL_VERSION)]
     assert [cid for cid, _ in index.lexical.search("ميزانيه")] == ["a0::0"]
+    assert index.lexical.name_match("Pompeo's budget", ["a0::0"]) == {"a0::0": 1.0}
 
 
 def test_collections_search_wide_even_when_made_before(index):

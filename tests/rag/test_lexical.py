@@ -1,3 +1,5 @@
+import pytest
+
 from rag.lexical import LexicalIndex, tokenize
 
 
@@ -42,3 +44,16 @@ def test_bm25_ranks_like_a_reference_implementation():
         expected = sorted((i for i in range(4) if score(q, toks[i]) > 0), key=lambda i: -score(q, toks[i]))
         got = [int(cid[1]) for cid, _ in lex.search(q, 4)]
         assert got == expected
+
+
+def test_name_match_weights_rare_names_and_survives_save_load(tmp_path):
+    ids = ["a::0", "b::0", "c::0", "d::0"]
+    texts = ["قال غولدنسون إن ترامب", "قال ترامب", "ترامب مرة أخرى", "لا أسماء هنا"]
+    lex = LexicalIndex.build(ids, texts)
+    match = lex.name_match("What did Goldenson tell Trump?", ids + ["not-indexed::0"])
+    assert match["a::0"] == pytest.approx(1.0)  # holds both names
+    assert 0 < match["b::0"] == match["c::0"] < 0.5  # Trump alone: common here, so worth less
+    assert "d::0" not in match and "not-indexed::0" not in match
+    assert lex.name_match("ماذا قال غولدنسون؟", ids) == {}  # no Latin names in an Arabic question
+    lex.save(tmp_path / "bm25")
+    assert LexicalIndex.load(tmp_path / "bm25").name_match("Goldenson", ids) == {"a::0": 1.0}
