@@ -1,10 +1,10 @@
 """BM25 over Arabic-normalised chunk text (bm25s), persisted beside Chroma.
 
 Built at ingest time from the chunks in Chroma, saved in ``<db>/bm25/``, loaded once; never
-rebuilt per query. Beside the words it keeps each chunk's name keys (:mod:`rag.names`), which
-match a question's names across scripts. Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
+rebuilt per query. Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
 stem (one article/preposition prefix and one suffix off): the stem lifted the fused ranking on
-XQuAD Arabic and ARCD (README, "Ablations").
+XQuAD Arabic and ARCD (README, "Ablations"). Beside the words it indexes each chunk's name keys
+(:mod:`rag.names`), which match a question's names across scripts.
 
 Example:
     >>> lex = LexicalIndex.build(["a::0", "b::0"], ["أمريكا وروسيا", "الصين"])
@@ -19,7 +19,7 @@ import math
 import re
 from pathlib import Path
 
-from rag.names import NAMES_VERSION, question_keys
+from rag.names import NAMES_VERSION, question_keys, text_keys
 from rag.text import normalize_ar
 
 LEXICAL_VERSION = f"bm25-ar-2+{NAMES_VERSION}"  # a saved index of another version is rebuilt on load
@@ -99,8 +99,6 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, ids: list[str], texts: list[str], analyzer: str = "stem") -> "LexicalIndex":
-        from rag.names import text_keys
-
         return cls.from_tokens(ids, [tokenize(t, analyzer) for t in texts], analyzer,
                                [text_keys(t) for t in texts])
 
