@@ -304,8 +304,8 @@ class Index:
     def search(self, question: str, k: int = 5, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
         """The ``k`` best passages for ``question``; ``score`` is always the dense cosine.
 
-        ``mode``: ``hybrid`` (dense + BM25 fused when the question is Arabic), ``dense`` or
-        ``bm25`` (lexical only; for evaluation).
+        ``mode``: ``hybrid`` (dense + BM25 fused when the question is Arabic, names matched
+        across scripts otherwise), ``dense`` or ``bm25`` (lexical only; for evaluation).
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
@@ -341,7 +341,8 @@ class Index:
     def search_vector(self, vector, k: int = 5, filters: Filters | None = None,
                       question: str | None = None, diverse: bool = True, sentences: bool = True,
                       lexical: LexicalIndex | None = None) -> list[Hit]:
-        """Dense search; with ``question``, fused with BM25 as :mod:`rag.retrieve` decides.
+        """Dense search; with ``question``, fused with BM25 (an Arabic question) or given the name
+        bonus (any other), as :mod:`rag.retrieve` decides.
 
         ``sentences``: rank chunks by chunk + best-sentence similarity to the centred question.
         ``diverse``: at most ``PER_ARTICLE`` chunks of one article before other articles' chunks.
