@@ -359,20 +359,20 @@ class Index:
         ranking = [h.chunk_id for h in dense]
         n_sentences = self._sent.count() if sentences else 0
         if n_sentences:
-            names = (lexical or self.lexical) if question and not weight else None
+            names_of = question if not weight else None  # an Arabic question has BM25 instead
             ranking = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences,
-                                           (question, names) if names else None)
+                                           names_of, lexical)
         if weight:
             found = [cid for cid, _ in (lexical or self.lexical).search(question, FUSION_DEPTH)]
             ranking = rrf([ranking, found], [1.0, weight])
         return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
 
     def _with_sentences(self, vector, known: dict[str, Hit], filters, depth: int, n_sentences: int,
-                        names: tuple[str, LexicalIndex] | None = None) -> list[str]:
+                        names_of: str | None = None, lexical: LexicalIndex | None = None) -> list[str]:
         """Chunk ids ordered by chunk + best sentence score, both with the question centred
-        (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`), plus the name bonus
-        when ``names`` = (question, lexical index) is given; chunks found only through a sentence
-        are fetched. Hits keep their plain cosine as ``score``."""
+        (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`), plus the bonus for
+        the names of question ``names_of`` (matched in ``lexical``, by default the index's own);
+        chunks found only through a sentence are fetched. Hits keep their plain cosine as ``score``."""
         means = self.means
         q_chunk, q_sent = centred(vector, means["chunks"]), centred(vector, means["sentences"])
         res = self._sent.query(query_embeddings=[q_sent], n_results=min(SENTENCE_DEPTH, n_sentences),
@@ -392,7 +392,7 @@ class Index:
                 known[cid] = hit
             chunk[cid] = float(np.dot(q_chunk, emb))
         floor = min(best.values()) if best else 0.0
-        matched = names[1].name_match(names[0], list(chunk)) if names else {}
+        matched = (lexical or self.lexical).name_match(names_of, list(chunk)) if names_of else {}
         return sentence_scores(chunk, best, floor, matched)
 
     @property
