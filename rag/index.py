@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import sqlite3
@@ -29,7 +30,7 @@ from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from rag.names import text_keys
-from rag.retrieve import MODES, centred, lexical_weight, per_article, rrf, sentence_scores
+from rag.retrieve import MODES, QUESTION_FORMS, centred, lexical_weight, per_article, rrf, sentence_scores
 from rag.text import NORMALIZATION_VERSION, sentence_spans
 
 FUSION_DEPTH = 30  # candidates taken from each ranking before fusion
@@ -359,22 +360,23 @@ class Index:
         ranking = [h.chunk_id for h in dense]
         n_sentences = self._sent.count() if sentences else 0
         if n_sentences:
-            names_of = question if not weight else None  # an Arabic question has BM25 instead
+            other = question if not weight else None  # an Arabic question has BM25 instead
             ranking = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences,
-                                           names_of, lexical)
+                                           other, lexical)
         if weight:
             found = [cid for cid, _ in (lexical or self.lexical).search(question, FUSION_DEPTH)]
             ranking = rrf([ranking, found], [1.0, weight])
         return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
 
     def _with_sentences(self, vector, known: dict[str, Hit], filters, depth: int, n_sentences: int,
-                        names_of: str | None = None, lexical: LexicalIndex | None = None) -> list[str]:
+                        other: str | None = None, lexical: LexicalIndex | None = None) -> list[str]:
         """Chunk ids ordered by chunk + best sentence score, both with the question centred
-        (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`), plus the bonus for
-        the names of question ``names_of`` (matched in ``lexical``, by default the index's own);
-        chunks found only through a sentence are fetched. Hits keep their plain cosine as ``score``."""
-        means = self.means
-        q_chunk, q_sent = centred(vector, means["chunks"]), centred(vector, means["sentences"])
+        (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`). For ``other``, a
+        question not in Arabic, the centring takes off the question form too, and chunks get the
+        bonus for its names (matched in ``lexical``, by default the index's own). Chunks found
+        only through a sentence are fetched. Hits keep their plain cosine as ``score``."""
+        means, form = self.means, self.question_form if other else None
+        q_chunk, q_sent = centred(vector, means["chunks"], form=form), centred(vector, means["sentences"], form=form)
         res = self._sent.query(query_embeddings=[q_sent], n_results=min(SENTENCE_DEPTH, n_sentences),
                                include=["distances"])  # a sentence id names its chunk: no metadata
         norm = float(np.linalg.norm(q_sent))  # Chroma's cosine divides by it; the sum must not
@@ -392,7 +394,7 @@ class Index:
                 known[cid] = hit
             chunk[cid] = float(np.dot(q_chunk, emb))
         floor = min(best.values()) if best else 0.0
-        matched = (lexical or self.lexical).name_match(names_of, list(chunk)) if names_of else {}
+        matched = (lexical or self.lexical).name_match(other, list(chunk)) if other else {}
         return sentence_scores(chunk, best, floor, matched)
 
     @property
@@ -413,6 +415,11 @@ class Index:
                 means[name] = (np.asarray(total) / max(n, 1)).astype(np.float32)
             self._means = means
         return self._means
+
+    @functools.cached_property
+    def question_form(self) -> np.ndarray:
+        """Mean vector of :data:`rag.retrieve.QUESTION_FORMS` (content-free questions), embedded once."""
+        return self.embedder.embed_queries(list(QUESTION_FORMS)).mean(axis=0)
 
     def _sums(self, name: str) -> tuple[int, np.ndarray | float]:
         """(count, float64 sum) of the stored ``chunks`` or ``sentences`` vectors; (0, 0.0) before any."""

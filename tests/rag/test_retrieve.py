@@ -1,4 +1,6 @@
-from rag.retrieve import lexical_weight, rrf, sentence_scores
+import numpy as np
+
+from rag.retrieve import QUESTION_FORMS, centred, lexical_weight, rrf, sentence_scores
 
 
 def test_rrf_rewards_agreement_and_respects_weights():
@@ -17,3 +19,19 @@ def test_name_bonus_reorders_near_ties_only():
     assert sentence_scores(chunk, sentence, 0.7) == ["c", "b", "a"]
     assert sentence_scores(chunk, sentence, 0.7, {"a": 1.0}) == ["c", "a", "b"]  # not past a clear lead
     assert sentence_scores(chunk, sentence, 0.7, {"a": 0.5}) == ["c", "b", "a"]  # half the names: less
+
+
+def test_question_form_is_what_english_questions_share_not_what_they_ask(embedder):
+    form = embedder.embed_queries(list(QUESTION_FORMS)).mean(axis=0)
+    english = embedder.embed_queries(["Who won the 2018 World Cup?", "What did Russia say about the Gulf alliance?",
+                                      "How many people died in the Karachi heat wave?"])
+    arabic = embedder.embed_queries(["من فاز بكأس العالم 2018؟", "ماذا قالت روسيا عن التحالف الخليجي؟",
+                                     "كم عدد الذين ماتوا في موجة الحر في كراتشي؟"])
+    passages = embedder.embed_passages(["فازت فرنسا بكأس العالم 2018 في روسيا.",
+                                        "شكك نائب وزير الخارجية الروسي في فكرة التحالف الاستراتيجي في الخليج.",
+                                        "قتلت موجة الحر في كراتشي 1200 شخص."])
+    assert all(english @ form > arabic @ form)  # the same questions: nearer in English than in Arabic
+    for i, q in enumerate(english):
+        shifted = centred(q, np.zeros_like(q), 0.0, form)
+        assert not np.allclose(shifted, q)
+        assert np.argmax(passages @ shifted) == i  # each question still finds its own passage
