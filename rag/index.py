@@ -30,7 +30,7 @@ from rag.config import IndexInfo, Settings
 from rag.ingest import Article, FileResult, Problem, list_files, outlet_name, read_paths
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from rag.names import text_keys
-from rag.retrieve import MODES, QUESTION_FORMS, centred, lexical_weight, per_article, rrf, sentence_scores
+from rag.retrieve import FORM_WEIGHT, MODES, QUESTION_FORMS, centred, lexical_weight, per_article, rrf, sentence_scores
 from rag.text import NORMALIZATION_VERSION, sentence_spans
 
 FUSION_DEPTH = 30  # candidates taken from each ranking before fusion
@@ -372,11 +372,12 @@ class Index:
                         other: str | None = None, lexical: LexicalIndex | None = None) -> list[str]:
         """Chunk ids ordered by chunk + best sentence score, both with the question centred
         (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`). For ``other``, a
-        question not in Arabic, the centring takes off the question form too, and chunks get the
+        question not in Arabic, the question form is taken off first, and chunks get the
         bonus for its names (matched in ``lexical``, by default the index's own). Chunks found
         only through a sentence are fetched. Hits keep their plain cosine as ``score``."""
-        means, form = self.means, self.question_form if other else None
-        q_chunk, q_sent = centred(vector, means["chunks"], form=form), centred(vector, means["sentences"], form=form)
+        q = vector - FORM_WEIGHT * self.question_form if other else vector
+        means = self.means
+        q_chunk, q_sent = centred(q, means["chunks"]), centred(q, means["sentences"])
         res = self._sent.query(query_embeddings=[q_sent], n_results=min(SENTENCE_DEPTH, n_sentences),
                                include=["distances"])  # a sentence id names its chunk: no metadata
         norm = float(np.linalg.norm(q_sent))  # Chroma's cosine divides by it; the sum must not

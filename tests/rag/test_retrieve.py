@@ -1,6 +1,6 @@
 import numpy as np
 
-from rag.retrieve import QUESTION_FORMS, centred, lexical_weight, rrf, sentence_scores
+from rag.retrieve import FORM_WEIGHT, QUESTION_FORMS, lexical_weight, rrf, sentence_scores
 
 
 def test_rrf_rewards_agreement_and_respects_weights():
@@ -32,6 +32,6 @@ def test_question_form_is_what_english_questions_share_not_what_they_ask(embedde
                                         "قتلت موجة الحر في كراتشي 1200 شخص."])
     assert all(english @ form > arabic @ form)  # the same questions: nearer in English than in Arabic
     for i, q in enumerate(english):
-        shifted = centred(q, np.zeros_like(q), 0.0, form)
+        shifted = q - FORM_WEIGHT * form
         assert not np.allclose(shifted, q)
         assert np.argmax(passages @ shifted) == i  # each question still finds its own passage
