@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import platform
@@ -79,9 +80,9 @@ def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None, reran
                                                                   lexical=lexical)]
         elif lexical is not None:  # BM25 alone with another analyzer
             chunk_ids = [cid for cid, _ in lexical.search(_query_text(q), CHUNK_K)]
-        elif config == "rerank":  # the default's best chunks re-scored by the second stage
-            hits = index.search_vector(vec, CHUNK_K, question=_query_text(q))
-            chunk_ids = [h.chunk_id for h in reranker.rerank(_query_text(q), hits)]
+        elif config == "rerank":  # the default's best chunks re-scored by the second stage, as search does
+            first_stage = functools.partial(index.search_vector, vec, question=_query_text(q))
+            chunk_ids = [h.chunk_id for h in index.reranked(_query_text(q), CHUNK_K, first_stage, reranker)]
         elif config == "bm25":
             chunk_ids = [cid for cid, _ in index.lexical.search(_query_text(q), CHUNK_K)]
         else:  # dense: chunk vectors only; sentences: + best sentence; hybrid: + BM25 (the default)

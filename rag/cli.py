@@ -25,7 +25,7 @@ LlmUrlOpt = Annotated[Optional[str], typer.Option(
     "--llm-url", envvar="RAG_LLM_URL", help="OpenAI-compatible LLM endpoint, e.g. http://127.0.0.1:8081/v1 "
     "(llama.cpp, Ollama's /v1, a hosted API; key from env RAG_LLM_API_KEY) [env RAG_LLM_URL].")]
 RerankOpt = Annotated[Optional[str], typer.Option(
-    "--rerank", help="Second stage re-scoring the best 20 chunks, e.g. embeddinggemma-300m (after "
+    "--rerank", help="Second stage re-scoring the best 40 chunks, e.g. embeddinggemma-300m (after "
     "`rag setup --quality`) or any sentence-transformers id [env RAG_RERANK_MODEL].")]
 LlmModelOpt = Annotated[Optional[str], typer.Option(
     "--llm-model", envvar="RAG_LLM_MODEL", help="Model name at that endpoint.")]

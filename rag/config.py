@@ -35,7 +35,7 @@ class Settings(BaseModel):
     collection: str = Field("news", min_length=3)
     # A second stage re-scoring the first stage's best chunks (e.g. "embeddinggemma-300m").
     rerank_model: str | None = Field(default_factory=lambda: os.environ.get("RAG_RERANK_MODEL") or None)
-    rerank_depth: int = Field(20, ge=2, le=200)
+    rerank_depth: int = Field(40, ge=2, le=200)
     # A running `chroma run` server (e.g. "http://127.0.0.1:8000") instead of the embedded
     # directory; the manifest and rag.json still live in `db`.
     chroma_url: str | None = Field(default_factory=lambda: os.environ.get("RAG_CHROMA_URL") or None)

@@ -61,6 +61,9 @@ class Hit:
     text: str
     start: int = 0
     end: int = 0
+    # What the first stage ranked by (chunk + best sentence, fused with BM25 or not): the second
+    # stage weighs it against its own score. Comparable only within one result list.
+    rank_score: float = 0.0
 
     def as_json(self) -> dict:
         keys = ("rank", "score", "article_id", "chunk_id", "title", "source", "url", "date", "text")
@@ -313,16 +316,17 @@ class Index:
         vector = self.embedder.embed_queries([question])[0]
         if mode == "bm25":
             filters = self._canonical(filters) if filters else None
-            return self._rank(vector, [cid for cid, _ in self.lexical.search(question, 10 * k)], k, filters)
+            return self._rank(vector, dict(self.lexical.search(question, 10 * k)), k, filters)
         lexical = question if mode == "hybrid" else None
         return self.reranked(question, k, lambda n: self.search_vector(vector, n, filters, lexical))
 
-    def reranked(self, question: str, k: int, first_stage) -> list[Hit]:
+    def reranked(self, question: str, k: int, first_stage, reranker=None) -> list[Hit]:
         """The ``k`` best of ``first_stage(n)`` (a function returning ``n`` hits), re-scored by
-        the second stage when ``settings.rerank_model`` is set; as they are otherwise."""
-        if self.reranker is None:
+        ``reranker`` or the second stage of ``settings.rerank_model``; as they are without one."""
+        reranker = reranker or self.reranker
+        if reranker is None:
             return first_stage(k)
-        return self.reranker.rerank(question, first_stage(max(k, self.reranker.depth)))[:k]
+        return reranker.rerank(question, first_stage(max(k, reranker.depth)))[:k]
 
     @property
     def reranker(self):
@@ -357,20 +361,20 @@ class Index:
             filters = self._canonical(filters)
             dense = self._filtered(vector, depth, filters)
         known = {h.chunk_id: h for h in dense}
-        ranking = [h.chunk_id for h in dense]
+        scores = {h.chunk_id: h.score for h in dense}  # chunk id → ranking score, best first
         n_sentences = self._sent.count() if sentences else 0
         if n_sentences:
             other = question if not weight else None  # an Arabic question has BM25 instead
-            ranking = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences,
-                                           other, lexical)
+            scores = self._with_sentences(vector, known, filters, max(depth, FUSION_DEPTH), n_sentences,
+                                          other, lexical)
         if weight:
             found = [cid for cid, _ in (lexical or self.lexical).search(question, FUSION_DEPTH)]
-            ranking = rrf([ranking, found], [1.0, weight])
-        return self._rank(vector, per_article(ranking) if diverse else ranking, k, filters, known=known)
+            scores = rrf([list(scores), found], [1.0, weight])
+        return self._rank(vector, scores, k, filters, known=known, diverse=diverse)
 
     def _with_sentences(self, vector, known: dict[str, Hit], filters, depth: int, n_sentences: int,
-                        other: str | None = None, lexical: LexicalIndex | None = None) -> list[str]:
-        """Chunk ids ordered by chunk + best sentence score, both with the question centred
+                        other: str | None = None, lexical: LexicalIndex | None = None) -> dict[str, float]:
+        """Chunk id → chunk + best sentence score, best first, both with the question centred
         (:func:`rag.retrieve.centred`, :func:`rag.retrieve.sentence_scores`). For ``other``, a
         question not in Arabic, the question form is taken off first, and chunks get the
         bonus for its names (matched in ``lexical``, by default the index's own). Chunks found
@@ -475,16 +479,19 @@ class Index:
             kept = self._query(vector, k, filters.where())
         return _renumber(kept[:k])
 
-    def _rank(self, vector, chunk_ids: list[str], k: int, filters: Filters | None,
-              known: dict[str, Hit] | None = None) -> list[Hit]:
-        """Hits for ``chunk_ids`` in that order (filtered), with their dense cosine as score."""
+    def _rank(self, vector, scores: dict[str, float], k: int, filters: Filters | None,
+              known: dict[str, Hit] | None = None, diverse: bool = False) -> list[Hit]:
+        """Hits for the chunk ids of ``scores`` in that order (filtered; with ``diverse``, at most
+        ``PER_ARTICLE`` chunks of an article before others), their dense cosine as ``score``
+        and their ``scores`` value as ``rank_score``."""
+        chunk_ids = per_article(list(scores)) if diverse else list(scores)
         known = dict(known or {})
         missing = [cid for cid in chunk_ids[: 4 * k + 20] if cid not in known]
         if missing:
             res = self._col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
             for cid, doc, meta, emb in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"]):
                 known[cid] = _hit(0, float(np.dot(vector, emb)), cid, doc, meta)
-        hits = [known[c] for c in chunk_ids if c in known]
+        hits = [replace(known[c], rank_score=scores[c]) for c in chunk_ids if c in known]
         if filters is not None and not filters.empty:
             hits = [h for h in hits if filters.match(h.source, h.date)]
         return _renumber(hits[:k])

@@ -7,7 +7,7 @@ their names across scripts instead (:mod:`rag.names`, a bonus in :func:`sentence
 and their question form is taken off (:data:`QUESTION_FORMS`).
 
 Example:
-    >>> rrf([["a", "b", "c"], ["c", "d"]], [1.0, 1.0])
+    >>> list(rrf([["a", "b", "c"], ["c", "d"]], [1.0, 1.0]))
     ['c', 'a', 'b', 'd']
     >>> lexical_weight("What did Russia say?"), lexical_weight("ماذا قالت روسيا؟")
     (0.0, 0.25)
@@ -33,8 +33,9 @@ def lexical_weight(question: str) -> float:
     return ARABIC_LEXICAL_WEIGHT if is_arabic(question) else 0.0
 
 
-def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> list[str]:
-    """Weighted reciprocal-rank fusion; ties keep the order of the first ranking."""
+def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
+    """Weighted reciprocal-rank fusion: item → fused score, best first; ties keep the order of
+    the first ranking."""
     scores: dict[str, float] = {}
     for ranking, w in zip(rankings, weights):
         if w <= 0:
@@ -42,7 +43,7 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> list
         for rank, item in enumerate(ranking):
             scores[item] = scores.get(item, 0.0) + w / (k + rank + 1)
     first = {item: i for i, item in enumerate(dict.fromkeys(x for r in rankings for x in r))}
-    return sorted(scores, key=lambda item: (-scores[item], first[item]))
+    return {item: scores[item] for item in sorted(scores, key=lambda item: (-scores[item], first[item]))}
 
 
 HUB_WEIGHT = 0.25  # share of the collection's mean vector taken off the question
@@ -94,21 +95,22 @@ NAME_WEIGHT = 0.03  # bonus for a chunk holding all of the question's name keys
 
 
 def sentence_scores(chunk: dict[str, float], sentence: dict[str, float], floor: float,
-                    names: dict[str, float] | None = None) -> list[str]:
-    """Chunk ids by chunk score + best-sentence score (similarities to the centred question)
+                    names: dict[str, float] | None = None) -> dict[str, float]:
+    """Chunk id → chunk score + best-sentence score (similarities to the centred question)
     + ``NAME_WEIGHT`` × the share of the question's names the chunk holds (``names``, from
-    :meth:`rag.lexical.LexicalIndex.name_match`); a chunk with no retrieved sentence gets
-    ``floor`` (the weakest sentence retrieved) instead.
+    :meth:`rag.lexical.LexicalIndex.name_match`), best first; a chunk with no retrieved
+    sentence gets ``floor`` (the weakest sentence retrieved) instead.
 
     One question usually matches one sentence: on XQuAD this lifts nDCG@10 from 0.866 to 0.901
     (English questions) and from 0.922 to 0.948 (Arabic) over chunk vectors alone. The name
     bonus is small beside the gap between the first and the tenth candidate (median 0.07 for
     English questions among distractors): it reorders near-ties (README, "Names across scripts").
 
-    >>> sentence_scores({"a": 0.80, "b": 0.82}, {"a": 0.90}, floor=0.75)
+    >>> list(sentence_scores({"a": 0.80, "b": 0.82}, {"a": 0.90}, floor=0.75))
     ['a', 'b']
-    >>> sentence_scores({"a": 0.80, "b": 0.82}, {}, floor=0.75, names={"a": 1.0})
+    >>> list(sentence_scores({"a": 0.80, "b": 0.82}, {}, floor=0.75, names={"a": 1.0}))
     ['a', 'b']
     """
     names = names or {}
-    return sorted(chunk, key=lambda c: -(chunk[c] + sentence.get(c, floor) + NAME_WEIGHT * names.get(c, 0.0)))
+    score = {c: chunk[c] + sentence.get(c, floor) + NAME_WEIGHT * names.get(c, 0.0) for c in chunk}
+    return dict(sorted(score.items(), key=lambda item: -item[1]))

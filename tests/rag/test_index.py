@@ -195,6 +195,17 @@ def test_sentence_vectors_point_at_sentences_of_their_chunk(index, shared):
     assert float(vec @ fresh) > 0.9999
 
 
+def test_hits_carry_the_score_the_first_stage_ranked_them_by(index, shared):
+    index.ingest([shared / "corpus" / "seed-article.txt"], progress=False)
+    for question in ("What did Russia say about the Gulf alliance?", "ماذا قالت روسيا عن التحالف؟"):
+        vector = index.embedder.embed_queries([question])[0]
+        hits = index.search_vector(vector, 3, question=question, diverse=False)
+        ranked = [h.rank_score for h in hits]
+        assert len(hits) == 3 and ranked == sorted(ranked, reverse=True) and len(set(ranked)) == 3
+        assert any(h.rank_score != h.score for h in hits)  # not the cosine shown to users
+    assert all(h.rank_score > 0 for h in index.search("روسيا", k=3, mode="bm25"))  # BM25's own score
+
+
 def test_index_built_before_sentence_vectors_asks_for_a_rebuild(tmp_path, embedder):
     from rag.chunk import CHUNKER_VERSION
     from rag.text import NORMALIZATION_VERSION
@@ -226,4 +237,6 @@ def test_reranked_widens_the_first_stage_to_the_second_stages_depth():
     reverse = SimpleNamespace(depth=8, rerank=lambda q, hits: hits[::-1])
     assert Index.reranked(SimpleNamespace(reranker=None), "q", 3, first_stage) == ["hit0", "hit1", "hit2"]
     assert Index.reranked(SimpleNamespace(reranker=reverse), "q", 3, first_stage) == ["hit7", "hit6", "hit5"]
-    assert asked == [3, 8]
+    # A second stage passed in (the evaluation's) takes the place of the index's own.
+    assert Index.reranked(SimpleNamespace(reranker=None), "q", 3, first_stage, reverse) == ["hit7", "hit6", "hit5"]
+    assert asked == [3, 8, 8]

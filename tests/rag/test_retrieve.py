@@ -4,8 +4,8 @@ from rag.retrieve import FORM_WEIGHT, QUESTION_FORMS, lexical_weight, rrf, sente
 
 
 def test_rrf_rewards_agreement_and_respects_weights():
-    assert rrf([["a", "b"], ["b", "c"]], [1, 1])[0] == "b"
-    assert rrf([["a", "b"], ["b", "c"]], [1, 0]) == ["a", "b"]  # weight 0: the dense order, untouched
+    assert list(rrf([["a", "b"], ["b", "c"]], [1, 1]))[0] == "b"
+    assert list(rrf([["a", "b"], ["b", "c"]], [1, 0])) == ["a", "b"]  # weight 0: the dense order, untouched
     assert set(rrf([["a"], ["z"]], [1, 1])) == {"a", "z"}
 
 
@@ -16,9 +16,9 @@ def test_bm25_only_for_arabic_questions():
 
 def test_name_bonus_reorders_near_ties_only():
     chunk, sentence = {"a": 0.80, "b": 0.82, "c": 0.95}, {"a": 0.90, "b": 0.90, "c": 0.90}
-    assert sentence_scores(chunk, sentence, 0.7) == ["c", "b", "a"]
-    assert sentence_scores(chunk, sentence, 0.7, {"a": 1.0}) == ["c", "a", "b"]  # not past a clear lead
-    assert sentence_scores(chunk, sentence, 0.7, {"a": 0.5}) == ["c", "b", "a"]  # half the names: less
+    assert list(sentence_scores(chunk, sentence, 0.7)) == ["c", "b", "a"]
+    assert list(sentence_scores(chunk, sentence, 0.7, {"a": 1.0})) == ["c", "a", "b"]  # not past a clear lead
+    assert list(sentence_scores(chunk, sentence, 0.7, {"a": 0.5})) == ["c", "b", "a"]  # half the names: less
 
 
 def test_question_form_is_what_english_questions_share_not_what_they_ask(embedder):
