@@ -491,10 +491,10 @@ class Index:
             res = self._col.get(ids=missing, include=["documents", "metadatas", "embeddings"])
             for cid, doc, meta, emb in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"]):
                 known[cid] = _hit(0, float(np.dot(vector, emb)), cid, doc, meta)
-        hits = [replace(known[c], rank_score=scores[c]) for c in chunk_ids if c in known]
+        hits = [known[c] for c in chunk_ids if c in known]
         if filters is not None and not filters.empty:
             hits = [h for h in hits if filters.match(h.source, h.date)]
-        return _renumber(hits[:k])
+        return _renumber([replace(h, rank_score=scores[h.chunk_id]) for h in hits[:k]])
 
     def _query(self, vector, k: int, where: dict | None = None) -> list[Hit]:
         if self._col.count() == 0:
