@@ -24,9 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from evals.datasets import NEWS_QA, SHARED  # noqa: E402
 from evals.metrics import percentile  # noqa: E402
-from rag.config import Settings  # noqa: E402
+from rag.chunk import chunk_text, embedded_text  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.models import Embedder  # noqa: E402
+from rag.readers import Article, read_paths  # noqa: E402
+from rag.recipes import RECIPES  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 
 def spread_articles(n: int) -> list[str]:
@@ -54,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         src.write_text("".join(spread_articles(args.articles)), encoding="utf-8")
         with Index.open(Settings(db=Path(tmp) / "db", model=args.model), embedder=embedder) as index:
             report = index.ingest([src])
-            got = index._col.get(include=["documents", "metadatas"])
-            texts = [f"{m['title']}\n{d}" if m["title"] else d for d, m in zip(got["documents"], got["metadatas"])]
-            n_sent = index._sent.count()
+            articles = [a for a in read_paths([src]) if isinstance(a, Article)]
+            texts = [embedded_text(a.title, c.text) for a in articles for c in chunk_text(a.text, index.settings.chunk_chars)]
+            n_sent = index.store.sentences.count()
             t = time.perf_counter()
             embedder.embed_passages(texts)
             base_s = time.perf_counter() - t
@@ -64,17 +67,15 @@ def main(argv: list[str] | None = None) -> int:
             questions = [json.loads(line)["question"] for line in NEWS_QA.read_text(encoding="utf-8").splitlines()
                          if line.strip()]
             vectors = embedder.embed_queries(questions)
-            modes = {"dense (chunk vectors)": {"sentences": False},
-                     "sentences (chunk + best sentence)": {},
-                     "hybrid (the default)": {"lexical": True}}
+            modes = {"dense (chunk vectors)": "dense", "sentences (chunk + best sentence)": "sentences",
+                     "hybrid (the default)": "hybrid"}
             timings: dict[str, list[float]] = {}
             for _ in range(2):  # the first round warms Chroma's and BM25's caches
-                for name, kw in modes.items():
+                for name, recipe in modes.items():
                     timings[name] = []
                     for q, v in zip(questions, vectors):
                         t = time.perf_counter()
-                        index.search_vector(v, 10, question=q if kw.get("lexical") else None,
-                                            sentences=kw.get("sentences", True))
+                        index.search(q, 10, recipe=RECIPES[recipe], vector=v)
                         timings[name].append((time.perf_counter() - t) * 1000)
             size = disk_mb(Path(tmp) / "db")
 

@@ -1,8 +1,8 @@
-"""``python -m evals``: see :mod:`evals.run`."""
+"""``python -m evals``: see :mod:`evals.cli`."""
 
 import sys
 
-from evals.run import main
+from evals.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,11 +7,12 @@ the index) and questions with their gold article ids.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SHARED = Path(os.environ.get("RAG_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+from rag.settings import Settings
+
+SHARED = Settings().shared
 
 
 @dataclass

@@ -12,8 +12,10 @@ Example:
 __version__ = "0.1.0"
 
 from rag.answer import Answer, Citation, answer  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.index import Filters, Hit, Index  # noqa: E402
+from rag.hits import Filters, Hit  # noqa: E402
+from rag.index import Index  # noqa: E402
+from rag.recipes import RECIPES, Recipe  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 
 def open_index(db="rag-index", **settings) -> Index:
@@ -21,4 +23,4 @@ def open_index(db="rag-index", **settings) -> Index:
     return Index.open(Settings(db=db, **settings))
 
 
-__all__ = ["Answer", "Citation", "Filters", "Hit", "Index", "Settings", "answer", "open_index"]
+__all__ = ["RECIPES", "Answer", "Citation", "Filters", "Hit", "Index", "Recipe", "Settings", "answer", "open_index"]

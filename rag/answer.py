@@ -17,26 +17,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.index import Filters, Hit, Index
-from rag.ingest import outlet_name
+from rag.hits import Filters, Hit
+from rag.index import Index
+from rag.outlets import outlet_name
+from rag.recipes import BACKGROUND, EVIDENCE
 from rag.text import is_arabic, sentence_spans
+from rag.tuning import TUNING
 
 # Relevance is judged against a background: e5 similarities are compressed (off-topic
 # passages score 0.70-0.80 too), but an answerable question lifts its best passage above the
-# mean of ranks 20-60. Calibrated on the news QA set (README, "Abstention"): unanswerable
-# questions sit at gaps 0.014-0.069, answerable ones from 0.029 (0.020 for follow-ups, whose
-# condensed query dilutes the similarity); off-topic probes over ANT reach 0.029. Questions
-# about years after the newest article are checked separately (see ``later_years``).
-# Between MIN_GAP and CONFIDENT_GAP the answer is given with a warning.
-MIN_GAP = 0.03
-FOLLOWUP_MIN_GAP = 0.018
-CONFIDENT_GAP = 0.05
-BACKGROUND = (20, 60)
-MIN_PASSAGE_SCORE = 0.77  # used only when the index is too small for a background
-MAX_EVIDENCE = 3
-EVIDENCE_MARGIN = 0.03  # keep further sentences scoring within this of the best
+# mean of the background ranks (TUNING.background). Questions about years after the newest
+# article are checked separately (see ``later_years``); docs/design.md, "Abstention".
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)")
-_MAX_QUOTE_CHARS = 300  # one sentence; two may reach twice this
 
 
 @dataclass
@@ -52,10 +44,6 @@ class Citation:
     score: float = 0.0
     passage: str = ""  # the whole cited chunk, for display
 
-    def as_json(self) -> dict:
-        keys = ("n", "article_id", "chunk_id", "title", "source", "url", "date", "quote")
-        return {k: getattr(self, k) for k in keys}
-
 
 @dataclass
 class Answer:
@@ -67,11 +55,6 @@ class Answer:
     confident: bool = False
     mode: str = "extractive"  # or "llm"; "extractive" also when an LLM answer fell back
     invalid_citations: int = 0  # LLM citations removed by the check (never shown)
-
-    def as_json(self) -> dict:
-        return {"question": self.question, "answer": self.answer, "abstained": self.abstained,
-                "confident": self.confident, "mode": self.mode, "invalid_citations": self.invalid_citations,
-                "citations": [c.as_json() for c in self.citations]}
 
 
 def condense(question: str, history: list[dict] | None) -> str:
@@ -112,16 +95,13 @@ def gather(index: Index, question: str, k: int = 6, filters: Filters | None = No
     question = question.strip()
     query = query or condense(question, history)
     vectors = index.embedder.embed_queries([question] if query == question else [question, query])
-    # The background is plain dense chunk ranking, unfiltered: what the gaps were calibrated on.
-    ranked = index.search_vector(vectors[-1], max(k, BACKGROUND[1]), diverse=False, sentences=False)
-    # Evidence may come from several chunks of one article (the fact often sits in a later
-    # chunk); the per-article cap is for result lists, not for reading. The chunks are the
-    # dense ones the evidence selection was calibrated on: with sentence-scored chunks the
-    # seed question's doubt sentence lost its place to other Russia stories (README).
-    hits = index.reranked(query, k, lambda n: index.search_vector(vectors[-1], n, filters, query, diverse=False,
-                                                                   sentences=False))
+    ranked = index.search(query, max(k, TUNING.background[1]), recipe=BACKGROUND, vector=vectors[-1])
+    # With sentence-scored chunks the seed question's doubt sentence lost its place to other
+    # Russia stories: evidence reads the chunks it was calibrated on (rag.recipes.EVIDENCE).
+    hits = index.search(query, k, filters, recipe=EVIDENCE, vector=vectors[-1])
     top = max((h.score for h in hits), default=0.0)  # the best passage's own cosine, however ranked
-    margin = relevance(top, ranked, FOLLOWUP_MIN_GAP if query != question else MIN_GAP) if hits else -1.0
+    min_gap = TUNING.followup_min_gap if query != question else TUNING.min_gap
+    margin = relevance(top, ranked, min_gap) if hits else -1.0
     return Evidence(question, query, vectors[0], hits, margin, later_years(question, index.date_range()))
 
 
@@ -162,11 +142,11 @@ def extract(index: Index, ev: Evidence) -> Answer:
     # Sentence evidence counts most; the passage score breaks ties toward the better passage.
     scores = svecs @ ev.qvec + 0.25 * np.array([h.score for h, _, _ in candidates])
     order = np.argsort(-scores)
-    chosen = [i for i in order if scores[i] >= scores[order[0]] - EVIDENCE_MARGIN][:MAX_EVIDENCE]
+    chosen = [i for i in order if scores[i] >= scores[order[0]] - TUNING.evidence_margin][:TUNING.max_evidence]
     spans = _with_next_sentence([candidates[i] + (float(scores[i]),) for i in chosen])
     citations = [cite(n, h, a, b, score) for n, (h, a, b, score) in enumerate(spans, 1)]
     assert all(c.quote in c.passage for c in citations)
-    confident = ev.margin >= CONFIDENT_GAP - MIN_GAP
+    confident = ev.margin >= TUNING.confident_gap - TUNING.min_gap
     if ev.later and not (confident and any(y in c.quote for y in ev.later for c in citations)):
         return abstain(ev)  # asks about a year after the sources, and nothing speaks of it
     text = compose(citations, arabic)
@@ -197,7 +177,7 @@ def _with_next_sentence(chosen: list[tuple]) -> list[tuple]:
     out: list[list] = []
     for h, a, b, score in sorted(chosen, key=lambda c: (c[0].rank, c[1])):
         nxt = min((e for s, e in sentence_spans(h.text) if s >= b), default=b)
-        if nxt - a <= 2 * _MAX_QUOTE_CHARS:  # many articles put each sentence on its own line
+        if nxt - a <= 2 * TUNING.max_quote_chars:  # many articles put each sentence on its own line
             b = nxt
         if out and out[-1][0] is h and a <= out[-1][2]:
             out[-1][2], out[-1][3] = max(b, out[-1][2]), max(score, out[-1][3])
@@ -216,12 +196,12 @@ WEAK = {False: "(Weak match: these passages may not answer the question.)",
         True: "(تطابق ضعيف: قد لا تجيب هذه المقاطع عن السؤال.)"}
 
 
-def relevance(top: float, ranked: list[Hit], min_gap: float = MIN_GAP) -> float:
+def relevance(top: float, ranked: list[Hit], min_gap: float = TUNING.min_gap) -> float:
     """How far score ``top`` stands above the background, less ``min_gap``; negative means
     "not answered"."""
-    lo, hi = BACKGROUND
+    lo, hi = TUNING.background
     if len(ranked) < (lo + hi) // 2:
-        return top - MIN_PASSAGE_SCORE
+        return top - TUNING.min_passage_score
     background = float(np.mean([h.score for h in ranked[lo:hi]]))
     return top - background - min_gap
 

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.config import cache_dir
+from rag.settings import cache_dir
 
 
 @dataclass(frozen=True)

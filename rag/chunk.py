@@ -4,6 +4,9 @@ Example:
     >>> chunks = chunk_text("أ. " * 5, max_chars=6)
     >>> [(c.start, c.end, c.text) for c in chunks][:2]
     [(0, 5, 'أ. أ.'), (6, 11, 'أ. أ.')]
+    >>> print(embedded_text("Title", "Passage."))
+    Title
+    Passage.
 """
 
 from __future__ import annotations
@@ -53,3 +56,9 @@ def chunk_text(text: str, max_chars: int = 800) -> list[Chunk]:
         else:
             groups.append((a, b))
     return [Chunk(i, a, b, text[a:b]) for i, (a, b) in enumerate(groups)]
+
+
+def embedded_text(title: str, passage: str) -> str:
+    """What gets embedded for a passage: its article's title, a line break, the passage (the
+    passage alone is stored and quoted; the title tells the model what the passage is about)."""
+    return f"{title}\n{passage}" if title else passage

@@ -1,4 +1,4 @@
-"""The ``rag`` command: setup, ingest, search, ask, remove, info, serve.
+"""The ``rag`` command: setup, ingest, search, ask, remove, info, serve, llm-server.
 
 Run ``rag --help`` or ``rag COMMAND --help``.
 """
@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.config import DEFAULT_MODEL, Settings
+from rag.settings import DEFAULT_MODEL, Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="Question answering with exact-quote citations over news articles, offline.")
@@ -22,34 +22,41 @@ ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", help=f"sentence-transformers id or path [env RAG_MODEL, default {DEFAULT_MODEL}].")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 LlmUrlOpt = Annotated[Optional[str], typer.Option(
-    "--llm-url", envvar="RAG_LLM_URL", help="OpenAI-compatible LLM endpoint, e.g. http://127.0.0.1:8081/v1 "
+    "--llm-url", help="OpenAI-compatible LLM endpoint, e.g. http://127.0.0.1:8081/v1 "
     "(llama.cpp, Ollama's /v1, a hosted API; key from env RAG_LLM_API_KEY) [env RAG_LLM_URL].")]
 RerankOpt = Annotated[Optional[str], typer.Option(
     "--rerank", help="Second stage re-scoring the best 40 chunks, e.g. embeddinggemma-300m (after "
     "`rag setup --quality`) or any sentence-transformers id [env RAG_RERANK_MODEL].")]
 LlmModelOpt = Annotated[Optional[str], typer.Option(
-    "--llm-model", envvar="RAG_LLM_MODEL", help="Model name at that endpoint.")]
+    "--llm-model", help="Model name at that endpoint [env RAG_LLM_MODEL, default local].")]
 
 
-def _llm(url: str | None, model: str | None):
-    """The chat model for ``--llm-url`` (None without one)."""
-    if not url:
+def _settings(**given) -> Settings:
+    """Settings from the options that were given, the environment and the config file; a bad
+    value is reported by name, without a traceback."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in given.items() if v is not None})
+    except (ValidationError, FileNotFoundError) as e:
+        typer.echo(f"error: invalid settings: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _llm(settings: Settings):
+    """The chat model of ``settings.llm_url`` (None without one)."""
+    if not settings.llm_url:
         return None
-    from rag.generate import LLMSettings, chat_model
+    from rag.generate import chat_model
 
-    return chat_model(LLMSettings(url=url, **({"model": model} if model else {})))
-
-
-def _settings(db: Path | None, model: str | None = None, rerank: str | None = None) -> Settings:
-    kw = {k: v for k, v in (("db", db), ("model", model), ("rerank_model", rerank)) if v is not None}
-    return Settings(**kw)
+    return chat_model(settings)
 
 
-def _open(db: Path | None, model: str | None = None, rebuild: bool = False, rerank: str | None = None):
+def _open(settings: Settings, rebuild: bool = False):
     from rag.index import Index, IndexUnavailable
 
     try:
-        return Index.open(_settings(db, model, rerank), rebuild=rebuild)
+        return Index.open(settings, rebuild=rebuild)
     except IndexUnavailable as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
@@ -117,7 +124,7 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Index new and changed articles; skip unchanged ones; report bad input. Exit 1 if any failed."""
-    with _open(db, model, rebuild) as index:
+    with _open(_settings(db=db, model=model), rebuild) as index:
         report = index.ingest(paths, limit=limit, progress=not quiet)
         articles, chunks = index.count()
     typer.echo(report.summary())
@@ -136,13 +143,14 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the passages ranked for a question."""
-    with _open(db, rerank=rerank) as index:
+    from rag.service import search as search_json
+
+    with _open(_settings(db=db, rerank_model=rerank)) as index:
         for q in _questions(question):
-            hits = index.search(q, k)
             if as_json or question is None:
-                typer.echo(json.dumps({"question": q, "results": [h.as_json() for h in hits]}, ensure_ascii=False))
+                typer.echo(json.dumps(search_json(index, q, k), ensure_ascii=False))
                 continue
-            for h in hits:
+            for h in index.search(q, k):
                 meta = ", ".join(x for x in (h.source, h.date, h.url) if x)
                 typer.echo(f"{h.rank}. [{h.score:.3f}] {h.title} ({meta})\n   {h.chunk_id}\n   {h.text}\n")
 
@@ -157,16 +165,17 @@ def ask(
     llm_model: LlmModelOpt = None,
 ) -> None:
     """Answer with numbered citations quoted exactly from the articles (LLM-written with --llm-url)."""
-    from rag.answer import answer
-    from rag.generate import generate
-    from rag.ingest import outlet_name
+    from rag.outlets import outlet_name
+    from rag.service import answer_json
+    from rag.service import ask as cited_answer
 
-    llm = _llm(llm_url, llm_model)
-    with _open(db, rerank=rerank) as index:
+    settings = _settings(db=db, rerank_model=rerank, llm_url=llm_url, llm_model=llm_model)
+    llm = _llm(settings)
+    with _open(settings) as index:
         for q in _questions(question):
-            ans = generate(index, q, llm) if llm else answer(index, q)
+            ans = cited_answer(index, q, llm=llm)
             if as_json or question is None:
-                typer.echo(json.dumps(ans.as_json(), ensure_ascii=False))
+                typer.echo(json.dumps(answer_json(ans), ensure_ascii=False))
                 continue
             typer.echo(ans.answer + "\n")
             if ans.citations:
@@ -182,7 +191,7 @@ def ask(
 @app.command()
 def remove(ids: Annotated[list[str], typer.Argument(help="Article ids.")], db: DbOpt = None) -> None:
     """Delete articles (and their chunks) from the index."""
-    with _open(db) as index:
+    with _open(_settings(db=db)) as index:
         n = index.remove(ids)
     typer.echo(f"removed {n} of {len(ids)} article(s)")
 
@@ -190,7 +199,7 @@ def remove(ids: Annotated[list[str], typer.Argument(help="Article ids.")], db: D
 @app.command()
 def info(db: DbOpt = None) -> None:
     """Show what the index holds and how it was built."""
-    with _open(db) as index:
+    with _open(_settings(db=db)) as index:
         articles, chunks = index.count()
         facts = index.info.model_dump() if index.info else {}
     typer.echo(json.dumps({"db": str(index.path), "articles": articles, "chunks": chunks, **facts}, indent=2))
@@ -205,30 +214,19 @@ def serve(
     ingest_paths: Annotated[Optional[list[Path]], typer.Option(
         "--ingest", help="Ingest these first (incremental: unchanged articles are skipped).")] = None,
     auth: Annotated[Optional[str], typer.Option(
-        envvar="RAG_AUTH", help="Basic auth for the UI as USER:PASSWORD [env RAG_AUTH].")] = None,
+        help="Basic auth for the UI and the API as USER:PASSWORD [env RAG_AUTH].")] = None,
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
 ) -> None:
     """Start the chat UI and the JSON API (/api/search, /api/ask, /api/health, /docs)."""
-    from ui.app import launch
+    from rag.server import launch
 
-    if auth is not None and ":" not in auth:
-        typer.echo("error: --auth must be USER:PASSWORD", err=True)
-        raise typer.Exit(2)
-    index = _open(db, rerank=rerank)
+    settings = _settings(db=db, rerank_model=rerank, auth=auth, llm_url=llm_url, llm_model=llm_model)
+    index = _open(settings)
     if ingest_paths:
         typer.echo(index.ingest(ingest_paths).summary())  # problems are reported as they occur
     index.embedder  # load the model before the first question, not during it
-    launch(index, host=host, port=port, auth=tuple(auth.split(":", 1)) if auth else None,
-           llm=_llm(llm_url, llm_model))
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)
-def eval(ctx: typer.Context) -> None:
-    """Run the evaluation scripts (same options as `python -m evals`; try `rag eval --help`)."""
-    from evals.run import main as run_evals
-
-    raise typer.Exit(run_evals(ctx.args))
+    launch(index, host=host, port=port, auth=settings.credentials, llm=_llm(settings))
 
 
 def main() -> None:

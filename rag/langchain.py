@@ -18,11 +18,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
-from rag.index import Filters, Hit
+from rag.hits import Filters, Hit
+from rag.service import hit_json
 
 
 def hit_to_document(hit: Hit) -> Document:
-    meta = {k: v for k, v in hit.as_json().items() if k != "text"}
+    meta = {k: v for k, v in hit_json(hit).items() if k != "text"}
     return Document(page_content=hit.text, metadata=meta, id=hit.chunk_id)
 
 

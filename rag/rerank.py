@@ -10,7 +10,7 @@ sentence-transformers id or path works (a cross-encoder for users online fits th
 
 Example:
     >>> rr = Reranker("embeddinggemma-300m")                        # doctest: +SKIP
-    >>> rr.rerank("What did Russia say?", index.search("...", k=20))[:5]   # doctest: +SKIP
+    >>> rr.rerank("What did Russia say?", hits)[:5]   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from rag.index import Hit
-
-DEPTH = 40  # first-stage candidates re-scored (the best 20 chunks missed golds the best 30 articles hold)
-WEIGHT = 3.0  # the second model's standardised score against the first stage's (3–8 alike; 2 a little less)
-
+from rag.chunk import embedded_text
+from rag.hits import Hit
+from rag.tuning import TUNING
 
 def standardised(x) -> np.ndarray:
     """``(x - mean) / std`` (zeros when all are equal).
@@ -38,9 +36,9 @@ def standardised(x) -> np.ndarray:
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
-def fused(first, second, weight: float = WEIGHT) -> np.ndarray:
+def fused(first, second, weight: float = TUNING.rerank_weight) -> np.ndarray:
     """The candidates' combined score: standardised first-stage score + ``weight`` × standardised
-    second-stage score. Either stage alone loses passages the other ranks right (README,
+    second-stage score. Either stage alone loses passages the other ranks right (docs/design.md,
     "Quality profile"); with no first-stage scores (all equal) it is the second stage's order.
 
     >>> fused([3.0, 2.0, 1.0], [0.1, 0.5, 0.2]).argmax(), fused([0.0, 0.0], [0.1, 0.5]).argmax()
@@ -50,7 +48,7 @@ def fused(first, second, weight: float = WEIGHT) -> np.ndarray:
 
 
 class Reranker:
-    def __init__(self, spec: str, depth: int = DEPTH):
+    def __init__(self, spec: str, depth: int = TUNING.rerank_depth):
         from rag.models import Embedder
 
         self.spec = spec
@@ -62,7 +60,7 @@ class Reranker:
     def _vectors(self, hits: list[Hit]) -> np.ndarray:
         keys = [h.chunk_id + hashlib.sha1(h.text.encode()).hexdigest()[:12] for h in hits]
         with self._lock:
-            todo = [(key, f"{h.title}\n{h.text}" if h.title else h.text)
+            todo = [(key, embedded_text(h.title, h.text))
                     for key, h in zip(keys, hits) if key not in self._cache]
         if todo:
             vecs = self.embedder.embed_passages([t for _, t in todo])

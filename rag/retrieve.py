@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from rag.ids import article_of
 from rag.text import is_arabic
-
-RRF_K = 60
-ARABIC_LEXICAL_WEIGHT = 0.25
-MODES = ("hybrid", "dense", "bm25")
+from rag.tuning import TUNING
 
 
 def lexical_weight(question: str) -> float:
     """Weight of BM25 in the fusion for this question."""
-    return ARABIC_LEXICAL_WEIGHT if is_arabic(question) else 0.0
+    return TUNING.arabic_lexical_weight if is_arabic(question) else 0.0
 
 
-def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict[str, float]:
+def rrf(rankings: list[list[str]], weights: list[float], k: int = TUNING.rrf_k) -> dict[str, float]:
     """Weighted reciprocal-rank fusion: item → fused score, best first; ties keep the order of
     the first ranking."""
     scores: dict[str, float] = {}
@@ -46,13 +44,10 @@ def rrf(rankings: list[list[str]], weights: list[float], k: int = RRF_K) -> dict
     return {item: scores[item] for item in sorted(scores, key=lambda item: (-scores[item], first[item]))}
 
 
-HUB_WEIGHT = 0.25  # share of the collection's mean vector taken off the question
-FORM_WEIGHT = 0.25  # share of the mean content-free question taken off a non-Arabic question
 # Questions with every content word taken out: their mean vector is what English questions
 # share whatever they ask ("question form"), which no passage should be rewarded for matching.
-# Taking it off the question does on the question's side what the hub correction does on the
-# passages' side: English questions among the distractors 0.953 → 0.961 recall@10; XQuAD alone
-# and the news set gain too (README, "Question form").
+# Taking it off the question (``TUNING.form_weight``) does on the question's side what the hub
+# correction does on the passages' side (docs/design.md, "Question form").
 QUESTION_FORMS = (
     "What is it?", "Who is he?", "Who was she?", "When did it happen?", "Where is it?",
     "Why did they do it?", "How many were there?", "How much was it?", "Which one?",
@@ -61,22 +56,18 @@ QUESTION_FORMS = (
 )
 
 
-def centred(vector: np.ndarray, mean: np.ndarray, weight: float = HUB_WEIGHT) -> np.ndarray:
+def centred(vector: np.ndarray, mean: np.ndarray, weight: float = TUNING.hub_weight) -> np.ndarray:
     """The question vector minus ``weight`` times the collection's mean vector (hub correction).
 
     Ranking by ``(q - w·mean)·d`` takes ``w·mean·d`` off every passage: passages close to the
     collection's centre ("hubs": generic news that is near every question) lose a little,
-    passages close to the question and nothing else keep their place. Measured on XQuAD among
-    2,000 news articles, English questions: recall@10 0.931 → 0.946 at w=0.25, with no loss
-    over 0.002 nDCG@10 on XQuAD alone, ARCD or the news set (README, "Hub correction").
+    passages close to the question and nothing else keep their place (docs/design.md,
+    "Hub correction").
     """
     return vector - weight * mean
 
 
-PER_ARTICLE = 2  # chunks of one article before other articles get their turn
-
-
-def per_article(chunk_ids: list[str], limit: int = PER_ARTICLE) -> list[str]:
+def per_article(chunk_ids: list[str], limit: int = TUNING.per_article) -> list[str]:
     """Demote an article's chunks beyond the first ``limit`` below every other article's.
 
     Several chunks of one long article must not crowd out other articles (or the same story
@@ -85,26 +76,21 @@ def per_article(chunk_ids: list[str], limit: int = PER_ARTICLE) -> list[str]:
     seen: dict[str, int] = {}
     head, tail = [], []
     for cid in chunk_ids:
-        art = cid.rsplit("::", 1)[0]
+        art = article_of(cid)
         seen[art] = seen.get(art, 0) + 1
         (head if seen[art] <= limit else tail).append(cid)
     return head + tail
 
 
-NAME_WEIGHT = 0.03  # bonus for a chunk holding all of the question's name keys
-
-
 def sentence_scores(chunk: dict[str, float], sentence: dict[str, float], floor: float,
                     names: dict[str, float] | None = None) -> dict[str, float]:
     """Chunk id → chunk score + best-sentence score (similarities to the centred question)
-    + ``NAME_WEIGHT`` × the share of the question's names the chunk holds (``names``, from
+    + ``TUNING.name_weight`` × the share of the question's names the chunk holds (``names``, from
     :meth:`rag.lexical.LexicalIndex.name_match`), best first; a chunk with no retrieved
     sentence gets ``floor`` (the weakest sentence retrieved) instead.
 
-    One question usually matches one sentence: on XQuAD this lifts nDCG@10 from 0.866 to 0.901
-    (English questions) and from 0.922 to 0.948 (Arabic) over chunk vectors alone. The name
-    bonus is small beside the gap between the first and the tenth candidate (median 0.07 for
-    English questions among distractors): it reorders near-ties (README, "Names across scripts").
+    One question usually matches one sentence (docs/design.md, "Sentence-level scoring"); the
+    name bonus only reorders near-ties ("Names across scripts").
 
     >>> list(sentence_scores({"a": 0.80, "b": 0.82}, {"a": 0.90}, floor=0.75))
     ['a', 'b']
@@ -112,5 +98,5 @@ def sentence_scores(chunk: dict[str, float], sentence: dict[str, float], floor: 
     ['a', 'b']
     """
     names = names or {}
-    score = {c: chunk[c] + sentence.get(c, floor) + NAME_WEIGHT * names.get(c, 0.0) for c in chunk}
+    score = {c: chunk[c] + sentence.get(c, floor) + TUNING.name_weight * names.get(c, 0.0) for c in chunk}
     return dict(sorted(score.items(), key=lambda item: -item[1]))

@@ -69,7 +69,7 @@ def news_db(tmp_path_factory, embedder, ant_sample) -> Path:
     """A real on-disk index: the seed article, the ANT sample and one hostile article."""
     import json
 
-    from rag.config import Settings
+    from rag.settings import Settings
     from rag.index import Index
 
     db = tmp_path_factory.mktemp("news-db")
@@ -83,7 +83,7 @@ def news_db(tmp_path_factory, embedder, ant_sample) -> Path:
 
 @pytest.fixture
 def news_index(news_db, embedder):
-    from rag.config import Settings
+    from rag.settings import Settings
     from rag.index import Index
 
     with Index.open(Settings(db=news_db), embedder=embedder) as index:

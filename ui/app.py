@@ -1,10 +1,10 @@
-"""The chat UI (Gradio): cited answers, sources under each answer, Arabic shown right to left.
+"""The chat UI (Gradio Blocks): cited answers, sources under each answer, Arabic right to left.
 
-Everything that comes from an article is HTML-escaped here, before Gradio sees it.
+Everything that comes from an article is HTML-escaped here, before Gradio sees it. The app is
+served by :mod:`rag.server`; its API endpoints call :mod:`rag.service`, as the HTTP API does.
 
 Example:
-    >>> from rag.index import Index
-    >>> launch(Index.open())          # doctest: +SKIP
+    >>> demo = build_app(index)          # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import re
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, before gradio loads
 
-from rag.answer import Answer, answer  # noqa: E402
-from rag.index import Filters  # noqa: E402
-from rag.ingest import outlet_name  # noqa: E402
+from rag import service  # noqa: E402
+from rag.answer import Answer  # noqa: E402
+from rag.hits import Filters  # noqa: E402
+from rag.outlets import outlet_name  # noqa: E402
 
 EXAMPLES = [
     "What did Russia say about the Gulf alliance?",
@@ -136,7 +137,7 @@ def build_app(index, llm=None):
         asked = asked + [message]
         anchor = f"m{next(counter)}"
         if mode == "llm" and llm is not None:
-            from rag.generate import stream
+            from rag.generate import stream  # the same checked answer as service.ask, streamed
 
             draft = ""
             for part in stream(index, message, llm, filters=filters, history=turns):
@@ -147,7 +148,7 @@ def build_app(index, llm=None):
                 history[-1] = {"role": "assistant", "content": f'<div class="rag-pending" dir="auto">{_e(draft)}</div>'}
                 yield "", history, asked
         else:
-            ans = answer(index, message, filters=filters, history=turns)
+            ans = service.ask(index, message, filters=filters, history=turns)
         for html_text in _stream_steps(ans, anchor):
             history[-1] = {"role": "assistant", "content": html_text}
             yield "", history, asked
@@ -178,34 +179,14 @@ def build_app(index, llm=None):
 
         def ask_api(question: str) -> dict:
             """Cited answer as JSON (the CLI's `ask --json`)."""
-            return answer(index, question).as_json()
+            return service.answer_json(service.ask(index, question))
 
         def search_api(question: str, k: int = 5) -> dict:
             """Ranked passages as JSON (the CLI's `search --json`)."""
-            return {"question": question, "results": [h.as_json() for h in index.search(question, int(k))]}
+            return service.search(index, question, int(k))
 
         gr.api(ask_api, api_name="ask")
         gr.api(search_api, api_name="search")
     # Ten people asking at once are all answered: the model itself is shared under a lock.
     demo.queue(default_concurrency_limit=10, max_size=100)
     return demo
-
-
-def create_server_app(index, auth: tuple[str, str] | None = None, llm=None):
-    """One FastAPI app: the JSON API under /api and the chat UI at /."""
-    import gradio as gr
-
-    from rag.api import build_api
-
-    app = build_api(index, auth, llm)
-    return gr.mount_gradio_app(app, build_app(index, llm), path="/", css=CSS, auth=auth, footer_links=["api"],
-                               show_error=True)
-
-
-def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, llm=None):
-    """Serve UI and API (loopback by default). Blocks until stopped."""
-    import uvicorn
-
-    app = create_server_app(index, auth, llm)
-    print(f"chat UI on http://{host}:{port}/  ·  API docs on http://{host}:{port}/docs", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")

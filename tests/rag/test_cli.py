@@ -65,7 +65,7 @@ def test_ask_json_and_stdin_batch(news_db):
     for c in seed["citations"]:
         assert set(c) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
     # every quote occurs verbatim in the chunk it cites
-    from rag.config import Settings
+    from rag.settings import Settings
     from rag.index import Index
 
     with Index.open(Settings(db=news_db)) as index:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from langchain_core.runnables import RunnableLambda
 
-from rag.config import Settings
-from rag.index import Filters, Index
+from rag.settings import Settings
+from rag.hits import Filters
+from rag.index import Index
 from rag.langchain import NewsRetriever
 from tests.conftest import SEED, SEED_QUESTION, free_port, running
 

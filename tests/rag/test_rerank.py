@@ -24,14 +24,14 @@ def test_gemma_second_stage_reorders_the_same_candidates(news_index):
     cached = len(rr._cache)
     assert rr.rerank(SEED_QUESTION, hits) == out and len(rr._cache) == cached == 10  # embedded once
 
-    # The same second stage behind Index.search and the answer's evidence (Index.reranked).
+    # The same second stage behind Index.search and the answer's evidence (rag.search.reranked).
     from rag.answer import gather
 
-    news_index._reranker = rr
+    news_index.models._reranker = rr
     try:
         top = news_index.search(SEED_QUESTION, k=5)
         ev = gather(news_index, SEED_QUESTION, k=4)
     finally:
-        news_index._reranker = None
+        news_index.models._reranker = None
     assert len(top) == 5 and top[0].article_id == "seed-article.txt"
     assert len(ev.hits) == 4 and ev.hits[0].article_id == "seed-article.txt" and ev.margin > 0

@@ -1,6 +1,7 @@
 import numpy as np
 
-from rag.retrieve import FORM_WEIGHT, QUESTION_FORMS, lexical_weight, rrf, sentence_scores
+from rag.retrieve import QUESTION_FORMS, lexical_weight, rrf, sentence_scores
+from rag.tuning import TUNING
 
 
 def test_rrf_rewards_agreement_and_respects_weights():
@@ -32,6 +33,6 @@ def test_question_form_is_what_english_questions_share_not_what_they_ask(embedde
                                         "قتلت موجة الحر في كراتشي 1200 شخص."])
     assert all(english @ form > arabic @ form)  # the same questions: nearer in English than in Arabic
     for i, q in enumerate(english):
-        shifted = q - FORM_WEIGHT * form
+        shifted = q - TUNING.form_weight * form
         assert not np.allclose(shifted, q)
         assert np.argmax(passages @ shifted) == i  # each question still finds its own passage

@@ -1,5 +1,5 @@
 from rag.answer import Answer, Citation
-from rag.index import Hit
+from rag.hits import Hit
 from ui.app import render_answer
 
 

@@ -1,7 +1,7 @@
 import gzip
 import json
 
-from rag.ingest import Article, Problem, read_paths
+from rag.readers import Article, Problem, read_paths
 
 
 def _items(*paths):

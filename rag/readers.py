@@ -33,21 +33,6 @@ _TITLE_MAX = 90
 _SOURCE_LINE = re.compile(r"^\s*(?:المصدر|المصادر|source)\s*[:：]\s*(.{2,80}?)\s*$", re.I)
 
 
-OUTLETS = {  # display names for the source codes of the public corpora
-    "alarabia": "Al Arabiya", "bbc": "BBC Arabic", "cnn": "CNN Arabic", "france24": "France 24 Arabic",
-    "skynews": "Sky News Arabia", "aawsat": "Asharq Al-Awsat",
-}
-
-
-def outlet_name(source: str) -> str:
-    """Display name of an outlet code; unknown sources are shown as they are.
-
-    >>> outlet_name("BBC"), outlet_name("وكالة سبوتنيك")
-    ('BBC Arabic', 'وكالة سبوتنيك')
-    """
-    return OUTLETS.get(source.lower(), source)
-
-
 @dataclass
 class Article:
     id: str

@@ -1,6 +1,6 @@
-"""HTTP API for other apps: the same JSON as the CLI's ``--json``, served beside the chat UI.
+"""The server of ``rag serve``: the JSON API (FastAPI), the chat UI mounted at ``/``, and launch.
 
-``rag serve`` mounts the Gradio UI on this FastAPI app, so one process owns the index.
+One process owns the index; the API answers with the same JSON as the CLI's ``--json``.
 OpenAPI schema at ``/openapi.json``, interactive docs at ``/docs``.
 
 Example:
@@ -19,10 +19,9 @@ from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rag import __version__
-from rag.answer import answer
-from rag.generate import generate
-from rag.index import Filters, Index
+from rag import __version__, service
+from rag.hits import Filters
+from rag.index import Index
 
 
 class Turn(BaseModel):
@@ -83,18 +82,17 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
 
     @app.post("/api/search")
     def search(q: Query) -> dict:
-        hits = index.search(q.question, q.k, q.filters())
-        return {"question": q.question, "results": [h.as_json() for h in hits]}
+        return service.search(index, q.question, q.k, q.filters())
 
     @app.post("/api/ask")
     def ask(q: Query) -> dict:
         history = [t.model_dump() for t in q.history] if q.history else None
-        if q.mode == "llm":
-            if llm is None:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                                    "mode 'llm' needs a language model: start the server with --llm-url")
-            return generate(index, q.question, llm, k=max(q.k, 6), filters=q.filters(), history=history).as_json()
-        return answer(index, q.question, k=max(q.k, 6), filters=q.filters(), history=history).as_json()
+        if q.mode == "llm" and llm is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                                "mode 'llm' needs a language model: start the server with --llm-url")
+        ans = service.ask(index, q.question, max(q.k, service.ANSWER_K), q.filters(), history,
+                          llm if q.mode == "llm" else None)
+        return service.answer_json(ans)
 
     @app.get("/api/health")
     def health() -> dict:
@@ -105,3 +103,23 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
                 "llm": llm is not None}
 
     return app
+
+
+def create_app(index, auth: tuple[str, str] | None = None, llm=None):
+    """One FastAPI app: the JSON API under /api and the chat UI at /."""
+    from ui.app import CSS, build_app  # first: it turns Gradio's analytics off before gradio loads
+
+    import gradio as gr
+
+    app = build_api(index, auth, llm)
+    return gr.mount_gradio_app(app, build_app(index, llm), path="/", css=CSS, auth=auth, footer_links=["api"],
+                               show_error=True)
+
+
+def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, llm=None):
+    """Serve UI and API (loopback by default). Blocks until stopped."""
+    import uvicorn
+
+    app = create_app(index, auth, llm)
+    print(f"chat UI on http://{host}:{port}/  ·  API docs on http://{host}:{port}/docs", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -1,0 +1,181 @@
+"""Ingest: read files, chunk, embed chunks and sentences, write them; prune what vanished.
+
+Incremental and idempotent: articles are keyed by id and a content hash, so unchanged ones are
+skipped and changed ones replaced; articles that vanished from a file (or files from a folder)
+read completely are deleted. BM25 is rebuilt from the stored tokens after any change.
+
+Example:
+    >>> report = Indexer(store, models).ingest(["corpus/"])           # doctest: +SKIP
+    >>> print(report.summary())                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.chunk import CHUNKER_VERSION, chunk_text, embedded_text
+from rag.hits import date_int
+from rag.ids import chunk_id, sentence_id, vector_sentences
+from rag.readers import Article, FileResult, Problem, list_files, read_paths
+from rag.store import Store
+from rag.text import NORMALIZATION_VERSION
+
+
+@dataclass
+class IngestReport:
+    articles: int = 0  # new or changed, now indexed
+    chunks: int = 0
+    skipped: int = 0  # unchanged
+    removed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def chunks_per_s(self) -> float:
+        return self.chunks / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (f"{self.articles} articles indexed ({self.chunks} chunks), {self.skipped} unchanged skipped, "
+                f"{self.removed} removed, {self.failed} failed, {self.seconds:.1f} s, "
+                f"{self.chunks_per_s:.1f} chunks/s")
+
+
+class Indexer:
+    """Writes articles into one :class:`rag.store.Store`, embedding with :class:`rag.models.Models`."""
+
+    def __init__(self, store: Store, models):
+        self.store = store
+        self.models = models
+
+    def remove(self, article_ids: Iterable[str]) -> int:
+        """Delete articles and their chunks; returns how many were indexed."""
+        n = self.store.delete(article_ids)
+        if n:
+            self.store.rebuild_lexical()
+        return n
+
+    def ingest(self, paths: Iterable[str | Path], limit: int | None = None, progress: bool = True,
+               on_problem=None) -> IngestReport:
+        """Index new and changed articles from ``paths``; skip unchanged; prune vanished ones.
+
+        Pruning only happens on a full run (no ``limit``) and only for files read without
+        errors, so a broken line never costs an article that was already indexed.
+        """
+        from tqdm import tqdm
+
+        paths = [Path(p) for p in paths]
+        report, t0 = IngestReport(), time.perf_counter()
+        on_problem = on_problem or (lambda p: tqdm.write(f"skipped: {p}", file=sys.stderr))
+        chunk_chars = self.store.settings.chunk_chars
+        known = self.store.manifest()
+        salt = f"{CHUNKER_VERSION}/{chunk_chars}/{NORMALIZATION_VERSION}"
+        files: list[FileResult] = []
+        seen: dict[str, str] = {}
+        pending: list[tuple[Article, str, list]] = []
+        bar = tqdm(total=_estimate(paths, limit), unit="art", disable=not progress, desc="ingest",
+                   dynamic_ncols=True)
+        limited = False
+
+        def problem(p: Problem) -> None:
+            report.failed += 1
+            report.problems.append(p)
+            on_problem(p)
+
+        for item in read_paths(paths, files):
+            if isinstance(item, Problem):
+                problem(item)
+                continue
+            if limit is not None and len(seen) >= limit:
+                limited = True
+                break
+            if item.id in seen:
+                problem(Problem(item.origin, item.line, f"duplicate article id {item.id!r} (first at {seen[item.id]})"))
+                continue
+            seen[item.id] = f"{item.origin}:{item.line}" if item.line else item.origin
+            bar.update(1)
+            digest = item.content_hash(salt)
+            if known.get(item.id) == digest:
+                report.skipped += 1
+                continue
+            pending.append((item, digest, chunk_text(item.text, chunk_chars)))
+            if sum(len(c) for _, _, c in pending) >= self.store.settings.batch_size * 8:
+                self._flush(pending, report)
+                bar.set_postfix(chunks=report.chunks, per_s=f"{report.chunks / (time.perf_counter() - t0):.1f}")
+                pending = []
+        self._flush(pending, report)
+        bar.close()
+        if limit is None and not limited:
+            report.removed = self._prune(paths, files)
+        if report.articles or report.removed or not self.store.has_lexical():
+            self.store.rebuild_lexical()  # BM25 follows Chroma: same chunks, rebuilt at ingest only
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _flush(self, pending: list[tuple[Article, str, list]], report: IngestReport) -> None:
+        if not pending:
+            return
+        embedder = self.models.embedder
+        self.store.write_info(embedder.dim)
+        texts = [embedded_text(a.title, c.text) for a, _, chunks in pending for c in chunks]
+        sents = [(chunk_id(a.id, c.index), a.id, x, y, c.text[x:y]) for a, _, chunks in pending for c in chunks
+                 for x, y in vector_sentences(c.text)]
+        # One call, so sentence-transformers sorts chunks and sentences by length together.
+        vectors = embedder.embed_passages(texts + [t for *_, t in sents], self.store.settings.batch_size)
+        vectors, svectors = vectors[:len(texts)], vectors[len(texts):]
+        ids, docs, metas = [], [], []
+        for art, _, chunks in pending:
+            base = {"article_id": art.id, "title": art.title, "source": art.source, "url": art.url,
+                    "date": art.date, "date_int": date_int(art.date), "category": art.category,
+                    "author": art.author}
+            for c in chunks:
+                ids.append(chunk_id(art.id, c.index))
+                docs.append(c.text)
+                metas.append({**base, "chunk": c.index, "start": c.start, "end": c.end})
+        # Changed articles: drop their old chunks first (they may have had more of them).
+        self.store.delete(a.id for a, _, _ in pending)
+        smeta = [{"chunk_id": cid, "article_id": aid, "start": x, "end": y} for cid, aid, x, y, _ in sents]
+        sids = [sentence_id(cid, x) for cid, _, x, _, _ in sents]
+        rows = [(a.id, h, len(c), str(Path(a.origin).resolve()), a.source, a.date) for a, h, c in pending]
+        self.store.add(rows, (ids, docs, metas, vectors), (sids, smeta, svectors))
+        report.articles += len(pending)
+        report.chunks += len(ids)
+
+    def _prune(self, paths: list[Path], files: list[FileResult]) -> int:
+        """Remove articles that vanished from files (or folders) read completely this run."""
+        read = {str(Path(f.path).resolve()): f for f in files}
+        folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
+        gone = []
+        for aid, origin in self.store.origins():
+            f = read.get(origin)
+            if f is not None:
+                if f.complete and aid not in f.ids:
+                    gone.append(aid)
+            elif any(origin.startswith(d) for d in folders):
+                gone.append(aid)  # its file was deleted from a folder we just read
+        return self.store.delete(gone)
+
+
+def _estimate(paths: list[Path], limit: int | None) -> int | None:
+    """Article count for the progress bar: lines of JSONL files, one per text file."""
+    total = 0
+    for f, _ in list_files(paths):
+        try:
+            if f.name.endswith(".jsonl.gz"):
+                with gzip.open(f, "rb") as fh:
+                    total += sum(1 for _ in fh)
+            elif f.name.endswith(".jsonl"):
+                total += f.read_bytes().count(b"\n")
+            else:
+                total += 1
+        except OSError:
+            pass
+        if limit is not None and total >= limit:
+            return limit
+    return total
