@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 
 from evals.datasets import EvalSet
 from evals.metrics import dedupe, percentile, summarize

@@ -1,7 +1,8 @@
 """The index as one object: open a directory, ingest into it, search it, close it.
 
 A thin facade over :class:`rag.store.Store` (storage), :class:`rag.indexer.Indexer` (ingest)
-and :class:`rag.search.Searcher` (ranking); the models are loaded on first use.
+and :class:`rag.search.Searcher` (ranking), which share the index's :class:`Models`, loaded on
+first use.
 
 Example:
     >>> with Index.open(Settings(db="/tmp/idx")) as index:   # doctest: +SKIP
@@ -11,18 +12,49 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from rag.hits import Filters, Hit
 from rag.indexer import Indexer, IngestReport
-from rag.models import Models
+from rag.models import Embedder
 from rag.recipes import RESULTS, Recipe
+from rag.rerank import Reranker
 from rag.search import Searcher
 from rag.settings import Settings
 from rag.store import IndexInfo, IndexUnavailable, Store
 
-__all__ = ["Index", "IndexUnavailable"]
+__all__ = ["Index", "IndexUnavailable", "Models"]
+
+
+class Models:
+    """The models an index searches with, loaded on first use: its embedder, and the second
+    stage of ``settings.rerank_model`` (None without one, or when it cannot be had)."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, reranker=None):
+        self.settings = settings
+        self._embedder = embedder
+        self._reranker = reranker
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = Embedder(s.model, s.query_prompt, s.passage_prompt)
+        return self._embedder
+
+    @property
+    def reranker(self):
+        spec = self.settings.rerank_model
+        if spec and self._reranker is None:
+            try:
+                self._reranker = Reranker(spec, self.settings.rerank_depth)
+            except (RuntimeError, OSError) as e:
+                print(f"warning: second stage {spec} unavailable ({e}); using the first stage alone",
+                      file=sys.stderr)
+                self._reranker = False
+        return self._reranker or None
 
 
 class Index:
@@ -83,7 +115,7 @@ class Index:
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks)."""
-        return self.store.count_articles(), self.store.chunks.count()
+        return self.store.manifest.count(), self.store.chunks.count()
 
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists (e.g. to show a cited passage)."""
@@ -95,8 +127,8 @@ class Index:
 
     def sources(self) -> list[str]:
         """Distinct outlets in the index, most articles first."""
-        return self.store.sources()
+        return self.store.manifest.sources()
 
     def date_range(self) -> tuple[str, str] | None:
         """(oldest, newest) article date, or None when no article has a date."""
-        return self.store.date_range()
+        return self.store.manifest.date_range()

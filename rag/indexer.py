@@ -48,7 +48,7 @@ class IngestReport:
 
 
 class Indexer:
-    """Writes articles into one :class:`rag.store.Store`, embedding with :class:`rag.models.Models`."""
+    """Writes articles into one :class:`rag.store.Store`, embedding with the index's models."""
 
     def __init__(self, store: Store, models):
         self.store = store
@@ -74,7 +74,7 @@ class Indexer:
         report, t0 = IngestReport(), time.perf_counter()
         on_problem = on_problem or (lambda p: tqdm.write(f"skipped: {p}", file=sys.stderr))
         chunk_chars = self.store.settings.chunk_chars
-        known = self.store.manifest()
+        known = self.store.manifest.hashes()
         salt = f"{CHUNKER_VERSION}/{chunk_chars}/{NORMALIZATION_VERSION}"
         files: list[FileResult] = []
         seen: dict[str, str] = {}
@@ -152,7 +152,7 @@ class Indexer:
         read = {str(Path(f.path).resolve()): f for f in files}
         folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
         gone = []
-        for aid, origin in self.store.origins():
+        for aid, origin in self.store.manifest.origins():
             f = read.get(origin)
             if f is not None:
                 if f.complete and aid not in f.ids:

@@ -3,7 +3,7 @@
 Built at ingest time from the chunks in Chroma, saved in ``<db>/bm25/``, loaded once; never
 rebuilt per query. Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
 stem (one article/preposition prefix and one suffix off): the stem lifted the fused ranking on
-XQuAD Arabic and ARCD (README, "Ablations"). Beside the words it indexes each chunk's name keys
+XQuAD Arabic and ARCD (evals/RESULTS.md, "Ablations"). Beside the words it indexes each chunk's name keys
 (:mod:`rag.names`), which match a question's names across scripts.
 
 Example:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from rag.settings import DEFAULT_MODEL, Settings, cache_dir
+from rag.settings import DEFAULT_MODEL, cache_dir
 
 E5_PROMPTS = ("query: ", "passage: ")
 
@@ -100,33 +99,3 @@ class Embedder:
     def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return self._encode(texts, self.passage_prompt, batch_size)
 
-
-class Models:
-    """The models an index searches with, loaded on first use: its embedder, and the second
-    stage of ``settings.rerank_model`` (None without one, or when it cannot be had)."""
-
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, reranker=None):
-        self.settings = settings
-        self._embedder = embedder
-        self._reranker = reranker
-
-    @property
-    def embedder(self) -> Embedder:
-        if self._embedder is None:
-            s = self.settings
-            self._embedder = Embedder(s.model, s.query_prompt, s.passage_prompt)
-        return self._embedder
-
-    @property
-    def reranker(self):
-        spec = self.settings.rerank_model
-        if spec and self._reranker is None:
-            from rag.rerank import Reranker
-
-            try:
-                self._reranker = Reranker(spec, self.settings.rerank_depth)
-            except (RuntimeError, OSError) as e:
-                print(f"warning: second stage {spec} unavailable ({e}); using the first stage alone",
-                      file=sys.stderr)
-                self._reranker = False
-        return self._reranker or None

@@ -25,6 +25,7 @@ from rag.chunk import embedded_text
 from rag.hits import Hit
 from rag.tuning import TUNING
 
+
 def standardised(x) -> np.ndarray:
     """``(x - mean) / std`` (zeros when all are equal).
 

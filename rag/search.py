@@ -46,7 +46,7 @@ def reranked(question: str, k: int, first_stage, reranker=None) -> list[Hit]:
 
 
 class Searcher:
-    """Searches one :class:`rag.store.Store` with the models of :class:`rag.models.Models`."""
+    """Searches one :class:`rag.store.Store` with the index's models (:class:`rag.index.Models`)."""
 
     def __init__(self, store: Store, models):
         self.store = store
@@ -70,7 +70,7 @@ class Searcher:
     def canonical(self, filters: Filters) -> Filters:
         """Outlets may be given by code ("bbc") or display name ("BBC Arabic"), in any case."""
         known = {}
-        for src in self.store.sources():
+        for src in self.store.manifest.sources():
             known[src.lower()] = known[outlet_name(src).lower()] = src
         return replace(filters, sources=tuple(known.get(s.lower(), s) for s in filters.sources))
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rag import __version__, service
 from rag.hits import Filters
 from rag.index import Index
+from ui.app import CSS, build_app
 
 
 class Turn(BaseModel):
@@ -107,9 +108,7 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
 
 def create_app(index, auth: tuple[str, str] | None = None, llm=None):
     """One FastAPI app: the JSON API under /api and the chat UI at /."""
-    from ui.app import CSS, build_app  # first: it turns Gradio's analytics off before gradio loads
-
-    import gradio as gr
+    import gradio as gr  # after ui.app, which turns Gradio's analytics off before gradio loads
 
     app = build_api(index, auth, llm)
     return gr.mount_gradio_app(app, build_app(index, llm), path="/", css=CSS, auth=auth, footer_links=["api"],

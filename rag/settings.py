@@ -41,7 +41,7 @@ def config_file() -> Path | None:
 
 
 class Settings(BaseSettings):
-    """What a user may choose; see the README's configuration table."""
+    """What a user may choose (the README's configuration table lists every field)."""
 
     # Errors name the field, never its value (it may be a password or a key).
     model_config = SettingsConfigDict(env_prefix="RAG_", frozen=True, extra="forbid", hide_input_in_errors=True)

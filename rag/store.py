@@ -2,20 +2,18 @@
 
 One directory holds everything (``chroma/``, ``manifest.sqlite``, ``rag.json``, ``bm25/``) and
 one process owns it at a time (``.lock``). Chroma holds a vector per chunk (with its text and
-metadata) and per sentence (ids from :mod:`rag.ids`); the manifest holds one row per article
-(content hash, chunk count, origin), the running vector sums behind the hub correction, and
-each chunk's BM25 tokens. Everything here is read or written by id, never by a ``where`` scan.
+metadata) and per sentence (ids from :mod:`rag.ids`); :mod:`rag.manifest` holds the rest.
+Chunks and sentences are read and written by id, never by a ``where`` scan.
 
 Example:
     >>> with Store(Settings(db="/tmp/idx")) as store:    # doctest: +SKIP
-    ...     store.count_articles(), store.chunks.count()
+    ...     store.manifest.count(), store.chunks.count()
 """
 
 from __future__ import annotations
 
 import fcntl
 import shutil
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from rag.chunk import CHUNKER_VERSION
 from rag.hits import Filters, Hit
 from rag.ids import chunk_id, sentence_ids
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
+from rag.manifest import Manifest
 from rag.names import text_keys
 from rag.settings import Settings
 from rag.text import NORMALIZATION_VERSION
@@ -80,20 +79,7 @@ class Store:
                 self._client.delete_collection(name)
         # Vectors are always passed in: with no embedding function Chroma never fetches its own model.
         self.chunks, self.sentences = (self._searchable(name) for name in names)
-        self.db = sqlite3.connect(self.path / "manifest.sqlite", check_same_thread=False)
-        if rebuild:
-            for table in ("articles", "centroids", "chunk_tokens"):
-                self.db.execute(f"DROP TABLE IF EXISTS {table}")
-        self.db.execute("CREATE TABLE IF NOT EXISTS articles (id TEXT PRIMARY KEY, hash TEXT NOT NULL, "
-                        "n_chunks INTEGER NOT NULL, origin TEXT NOT NULL, source TEXT, date TEXT)")
-        # Running sums of the stored vectors, kept in step with Chroma (for the hub correction).
-        self.db.execute("CREATE TABLE IF NOT EXISTS centroids (name TEXT PRIMARY KEY, n INTEGER NOT NULL, "
-                        "total BLOB NOT NULL)")
-        # Each chunk's BM25 tokens, analysed once at ingest: bm25s cannot add documents, so its
-        # matrix is recomputed from these, without fetching or re-analysing every chunk's text.
-        self.db.execute("CREATE TABLE IF NOT EXISTS chunk_tokens (chunk_id TEXT PRIMARY KEY, "
-                        "version TEXT NOT NULL, tokens TEXT NOT NULL)")
-        self.db.commit()
+        self.manifest = Manifest(self.path / "manifest.sqlite", rebuild)
 
     def __enter__(self) -> "Store":
         return self
@@ -102,9 +88,9 @@ class Store:
         self.close()
 
     def close(self) -> None:
-        if getattr(self, "db", None) is not None:
-            self.db.close()
-            self.db = None
+        if getattr(self, "manifest", None) is not None:
+            self.manifest.close()
+            self.manifest = None
         if not self._lock.closed:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
@@ -151,30 +137,6 @@ class Store:
                 f"index {self.path} was built with other settings ({'; '.join(clashes)}). "
                 f"Rebuild it with: rag ingest --rebuild --db {self.path} PATH... "
                 f"(or choose another --db), or use the model it was built with (--model {stored.model}).")
-
-    # -- the manifest --------------------------------------------------------------------
-    def count_articles(self) -> int:
-        (n,) = self.db.execute("SELECT COUNT(*) FROM articles").fetchone()
-        return n
-
-    def manifest(self) -> dict[str, str]:
-        """Article id → content hash."""
-        return dict(self.db.execute("SELECT id, hash FROM articles"))
-
-    def origins(self) -> list[tuple[str, str]]:
-        """(article id, resolved path of the file it came from)."""
-        return list(self.db.execute("SELECT id, origin FROM articles"))
-
-    def sources(self) -> list[str]:
-        """Distinct outlets in the index, most articles first."""
-        rows = self.db.execute("SELECT source, COUNT(*) AS n FROM articles WHERE source != '' "
-                               "GROUP BY source ORDER BY n DESC, source")
-        return [r[0] for r in rows]
-
-    def date_range(self) -> tuple[str, str] | None:
-        """(oldest, newest) article date (ISO strings), or None when no article has a date."""
-        row = self.db.execute("SELECT MIN(date), MAX(date) FROM articles WHERE date != ''").fetchone()
-        return (row[0], row[1]) if row and row[0] else None
 
     # -- reading chunks and sentences ----------------------------------------------------
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
@@ -242,18 +204,17 @@ class Store:
         self._add_to_means("chunks", vectors)
         self._add_to_means("sentences", svectors)
         self._store_tokens(ids, docs)
-        self.db.executemany("INSERT OR REPLACE INTO articles (id, hash, n_chunks, origin, source, date) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", articles)
-        self.db.commit()
+        self.manifest.put_articles(articles)
+        self.manifest.commit()
 
     def delete(self, article_ids) -> int:
         """Delete articles with their chunks, sentences and tokens; returns how many were indexed."""
         n = 0
         for aid in article_ids:
-            row = self.db.execute("SELECT n_chunks FROM articles WHERE id = ?", (aid,)).fetchone()
-            if row is None:
+            n_chunks = self.manifest.n_chunks(aid)
+            if n_chunks is None:
                 continue
-            chunk_ids = [chunk_id(aid, i) for i in range(row[0])]
+            chunk_ids = [chunk_id(aid, i) for i in range(n_chunks)]
             got = self.chunks.get(ids=chunk_ids, include=["documents", "embeddings"])
             sids = sentence_ids(list(zip(got["ids"], got["documents"])))
             if sids:
@@ -261,10 +222,9 @@ class Store:
                 self.sentences.delete(ids=sids)
             self._add_to_means("chunks", got["embeddings"], -1)
             self.chunks.delete(ids=chunk_ids)
-            self.db.executemany("DELETE FROM chunk_tokens WHERE chunk_id = ?", [(c,) for c in chunk_ids])
-            self.db.execute("DELETE FROM articles WHERE id = ?", (aid,))
+            self.manifest.delete_article(aid, chunk_ids)
             n += 1
-        self.db.commit()
+        self.manifest.commit()
         return n
 
     # -- running means (hub correction) --------------------------------------------------
@@ -278,31 +238,18 @@ class Store:
         if self._means is None:
             means = {}
             for name, col in (("chunks", self.chunks), ("sentences", self.sentences)):
-                n, total = self._sums(name)
+                n, total = self.manifest.sums(name)
                 if n != col.count():
                     n, total = col.count(), _vector_sum(col)
-                    self._put_sums(name, n, total)
-                    self.db.commit()
+                    self.manifest.put_sums(name, n, total)
+                    self.manifest.commit()
                 means[name] = (np.asarray(total) / max(n, 1)).astype(np.float32)
             self._means = means
         return self._means
 
-    def _sums(self, name: str) -> tuple[int, np.ndarray | float]:
-        """(count, float64 sum) of the stored ``chunks`` or ``sentences`` vectors; (0, 0.0) before any."""
-        row = self.db.execute("SELECT n, total FROM centroids WHERE name = ?", (name,)).fetchone()
-        return (row[0], np.frombuffer(row[1], dtype=np.float64)) if row else (0, 0.0)
-
-    def _put_sums(self, name: str, n: int, total) -> None:
-        self.db.execute("INSERT OR REPLACE INTO centroids VALUES (?, ?, ?)",
-                        (name, n, np.asarray(total, dtype=np.float64).tobytes()))
-
     def _add_to_means(self, name: str, vectors, sign: int = 1) -> None:
         """Add (or with ``sign=-1`` take away) vectors from the running sums; committed by the caller."""
-        vectors = np.asarray(vectors, dtype=np.float64)
-        if not len(vectors):
-            return
-        n, total = self._sums(name)
-        self._put_sums(name, n + sign * len(vectors), total + sign * vectors.sum(axis=0))
+        self.manifest.add_to_sums(name, vectors, sign)
         self._means = None
 
     # -- BM25, derived from the stored tokens --------------------------------------------
@@ -320,13 +267,12 @@ class Store:
         """BM25 over exactly the chunks in Chroma, from their stored tokens (analysing only
         chunks that have none of this analyzer version: an index from before, or a crash)."""
         ids = self.chunks.get(include=[])["ids"]
-        self.db.execute("DELETE FROM chunk_tokens WHERE version != ?", (LEXICAL_VERSION,))
-        have = dict(self.db.execute("SELECT chunk_id, tokens FROM chunk_tokens"))
+        have = self.manifest.tokens(LEXICAL_VERSION)
         missing = [cid for cid in ids if cid not in have]
         for i in range(0, len(missing), 5000):
             got = self.chunks.get(ids=missing[i:i + 5000], include=["documents"])
             have.update(self._store_tokens(got["ids"], got["documents"]))
-        self.db.commit()
+        self.manifest.commit()
         words, names = zip(*(have[cid].split("\t") for cid in ids)) if ids else ((), ())
         lex = LexicalIndex.from_tokens(ids, [w.split() for w in words], names=[n.split() for n in names])
         lex.save(self.path / "bm25")
@@ -336,8 +282,7 @@ class Store:
     def _store_tokens(self, chunk_ids: list[str], texts: list[str]) -> dict[str, str]:
         """Words, a tab, then name keys (:mod:`rag.names`), per chunk."""
         rows = {cid: " ".join(tokenize(text)) + "\t" + " ".join(text_keys(text)) for cid, text in zip(chunk_ids, texts)}
-        self.db.executemany("INSERT OR REPLACE INTO chunk_tokens VALUES (?, ?, ?)",
-                            [(cid, LEXICAL_VERSION, toks) for cid, toks in rows.items()])
+        self.manifest.put_tokens(LEXICAL_VERSION, rows)
         return rows
 
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.settings import Settings
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RAG_SHARED", REPO.parent / "shared"))
+SHARED = Settings().shared  # RAG_SHARED, or ../shared beside the repository
 SEED = SHARED / "corpus" / "seed-article.txt"
 ANT = SHARED / "corpus" / "ant-2018.jsonl.gz"
 SEED_QUESTION = "What did Russia say about the Gulf alliance?"
@@ -69,7 +71,6 @@ def news_db(tmp_path_factory, embedder, ant_sample) -> Path:
     """A real on-disk index: the seed article, the ANT sample and one hostile article."""
     import json
 
-    from rag.settings import Settings
     from rag.index import Index
 
     db = tmp_path_factory.mktemp("news-db")
@@ -83,7 +84,6 @@ def news_db(tmp_path_factory, embedder, ant_sample) -> Path:
 
 @pytest.fixture
 def news_index(news_db, embedder):
-    from rag.settings import Settings
     from rag.index import Index
 
     with Index.open(Settings(db=news_db), embedder=embedder) as index:

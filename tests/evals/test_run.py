@@ -15,7 +15,7 @@ def test_metrics_on_known_rankings():
 
 
 def test_quick_run_writes_report_and_gates_on_the_baseline(tmp_path, monkeypatch):
-    from evals.run import main
+    from evals.cli import main
 
     monkeypatch.setenv("RAG_CACHE", str(tmp_path / "cache"))
     base = tmp_path / "baseline.json"

@@ -2,30 +2,19 @@
 
 import json
 
-import pytest
 
-from rag.index import Index
-from rag.settings import Settings
-
-
-def _rec(i, text=None):
+def rec(i, text=None):
     return {"id": f"a{i}", "title": f"عنوان {i}", "source": "bbc", "date": "2018-03-0%d" % (i % 9 + 1),
             "text": text or f"هذا نص الخبر رقم {i}. وفيه جملة ثانية عن موضوع {i}؟"}
 
 
-def _write(path, recs, extra=""):
+def write(path, recs, extra=""):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs) + extra, encoding="utf-8")
 
 
-@pytest.fixture
-def index(tmp_path, embedder):
-    with Index.open(Settings(db=tmp_path / "db"), embedder=embedder) as ix:
-        yield ix
-
-
-def _chunk_ids(ix):
+def chunk_ids(ix):
     return sorted(ix.store.chunks.get(include=[])["ids"])
 
 
-def _sentence_ids(ix):
+def sentence_ids(ix):
     return sorted(ix.store.sentences.get(include=[])["ids"])

@@ -65,8 +65,8 @@ def test_ask_json_and_stdin_batch(news_db):
     for c in seed["citations"]:
         assert set(c) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
     # every quote occurs verbatim in the chunk it cites
-    from rag.settings import Settings
     from rag.index import Index
+    from rag.settings import Settings
 
     with Index.open(Settings(db=news_db)) as index:
         chunks = index.passages([c["chunk_id"] for c in seed["citations"]])
@@ -86,6 +86,9 @@ def test_clear_errors(tmp_path, news_db):
     assert mismatch.returncode == 2 and "--rebuild" in mismatch.stderr
 
 
-def test_eval_command_is_the_evaluation_script():
-    out = run("eval", "--help")
-    assert out.returncode == 0 and "--baseline" in out.stdout and "news" in out.stdout
+def test_bad_setting_is_named_without_a_traceback(tmp_path):
+    env = {**os.environ, "RAG_CHUNK_CHARS": "5", "RAG_AUTH": "ann:secret-pw"}
+    out = subprocess.run(RAG + ["info", "--db", str(tmp_path / "db")], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 2 and "chunk_chars" in out.stderr and "Traceback" not in out.stderr
+    assert "secret-pw" not in out.stderr

@@ -7,8 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from rag.answer import Evidence
-from rag.answer import Answer
+from rag.answer import Answer, Evidence
 from rag.generate import check_citations, finish, messages
 from rag.hits import Hit
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from langchain_core.runnables import RunnableLambda
 
-from rag.settings import Settings
 from rag.hits import Filters
 from rag.index import Index
 from rag.langchain import NewsRetriever
+from rag.settings import Settings
 from tests.conftest import SEED, SEED_QUESTION, free_port, running
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,6 @@ import pytest
 
 from rag.recipes import RECIPES
 from rag.search import reranked
-from tests.rag.helpers import index  # noqa: F401 (fixture)
 
 
 @pytest.mark.slow
@@ -39,7 +38,7 @@ def test_hits_carry_the_score_the_first_stage_ranked_them_by(index, shared):
 def test_reranked_widens_the_first_stage_to_the_second_stages_depth():
     from types import SimpleNamespace
 
-    from rag.models import Models
+    from rag.index import Models
     from rag.settings import Settings
 
     asked = []

@@ -7,7 +7,7 @@ import pytest
 
 from rag.index import Index, IndexUnavailable
 from rag.settings import Settings
-from tests.rag.helpers import _chunk_ids, _rec, _sentence_ids, _write, index  # noqa: F401 (fixture)
+from tests.rag.helpers import chunk_ids, rec, write
 
 pytestmark = pytest.mark.slow
 
@@ -20,46 +20,46 @@ def _stored_means(ix):
 def test_mean_vectors_follow_every_change_and_survive_a_reopen(tmp_path, embedder):
     src = tmp_path / "news.jsonl"
     long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(60))
-    _write(src, [_rec(0, long_text), _rec(1), _rec(2)])
+    write(src, [rec(0, long_text), rec(1), rec(2)])
     db = tmp_path / "db"
     with Index.open(Settings(db=db), embedder=embedder) as ix:
         ix.ingest([src], progress=False)
         before = ix.store.means
-        _write(src, [_rec(0, "نص قصير جديد عن الميزانية."), _rec(1)])  # a0 changed, a2 gone
+        write(src, [rec(0, "نص قصير جديد عن الميزانية."), rec(1)])  # a0 changed, a2 gone
         ix.ingest([src], progress=False)
         ix.remove(["a1"])
         after, truth = ix.store.means, _stored_means(ix)
         for name in truth:  # running sums, not a rescan: they must still equal the stored vectors' mean
             assert np.allclose(after[name], truth[name], atol=1e-5)
             assert not np.allclose(before[name], after[name], atol=1e-3)
-        ix.store.db.execute("UPDATE centroids SET n = n + 1")  # as if a write had been cut short
-        ix.store.db.commit()
+        ix.store.manifest.db.execute("UPDATE centroids SET n = n + 1")  # as if a write had been cut short
+        ix.store.manifest.db.commit()
     with Index.open(Settings(db=db), embedder=embedder) as ix:
         assert all(np.allclose(ix.store.means[n], truth[n], atol=1e-5) for n in truth)  # recounted
-        assert ix.store.db.execute("SELECT n FROM centroids WHERE name = 'chunks'").fetchone()[0] == ix.store.chunks.count()
+        assert ix.store.manifest.db.execute("SELECT n FROM centroids WHERE name = 'chunks'").fetchone()[0] == ix.store.chunks.count()
 
 
 def test_bm25_tokens_and_name_keys_follow_the_chunks_and_old_ones_are_reanalysed(index, tmp_path):
     from rag.lexical import LEXICAL_VERSION
 
     def token_ids():
-        return sorted(r[0] for r in index.store.db.execute("SELECT chunk_id FROM chunk_tokens"))
+        return sorted(r[0] for r in index.store.manifest.db.execute("SELECT chunk_id FROM chunk_tokens"))
 
     src = tmp_path / "news.jsonl"
     long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(60))
-    _write(src, [_rec(0, long_text), _rec(1), _rec(2, "قال غولدنسون إن الخطة تمضي.")])
+    write(src, [rec(0, long_text), rec(1), rec(2, "قال غولدنسون إن الخطة تمضي.")])
     index.ingest([src], progress=False)
-    assert token_ids() == _chunk_ids(index) and len(token_ids()) > 3
-    assert list(index.store.lexical.name_match("What did Goldenson say?", _chunk_ids(index))) == ["a2::0"]
-    _write(src, [_rec(0, "نص قصير جديد عن ميزانية بومبيو."), _rec(1)])  # a0 changed, a2 gone
+    assert token_ids() == chunk_ids(index) and len(token_ids()) > 3
+    assert list(index.store.lexical.name_match("What did Goldenson say?", chunk_ids(index))) == ["a2::0"]
+    write(src, [rec(0, "نص قصير جديد عن ميزانية بومبيو."), rec(1)])  # a0 changed, a2 gone
     index.ingest([src], progress=False)
     index.remove(["a1"])
-    assert token_ids() == _chunk_ids(index) == ["a0::0"]
+    assert token_ids() == chunk_ids(index) == ["a0::0"]
     assert [cid for cid, _ in index.store.lexical.search("الميزانية")] == ["a0::0"]
     assert index.store.lexical.name_match("What did Goldenson say?", ["a0::0", "a2::0"]) == {}
-    index.store.db.execute("UPDATE chunk_tokens SET version = 'bm25-old'")  # as an older analyzer left them
+    index.store.manifest.db.execute("UPDATE chunk_tokens SET version = 'bm25-old'")  # as an older analyzer left them
     index.store.rebuild_lexical()
-    assert [r for r in index.store.db.execute("SELECT chunk_id, version FROM chunk_tokens")] == [("a0::0", LEXICAL_VERSION)]
+    assert [r for r in index.store.manifest.db.execute("SELECT chunk_id, version FROM chunk_tokens")] == [("a0::0", LEXICAL_VERSION)]
     assert [cid for cid, _ in index.store.lexical.search("ميزانيه")] == ["a0::0"]
     assert index.store.lexical.name_match("Pompeo's budget", ["a0::0"]) == {"a0::0": 1.0}
 
@@ -79,7 +79,7 @@ def test_collections_search_wide_even_when_made_before(index):
 def test_other_model_is_refused_with_how_to_rebuild(tmp_path, embedder):
     db = tmp_path / "db"
     src = tmp_path / "n.jsonl"
-    _write(src, [_rec(0)])
+    write(src, [rec(0)])
     with Index.open(Settings(db=db), embedder=embedder) as ix:
         ix.ingest([src], progress=False)
     with pytest.raises(IndexUnavailable, match="rebuild") as err:

@@ -100,9 +100,9 @@ def test_gradio_client(server):
 def test_basic_auth_guards_the_api(tmp_path, embedder):
     from fastapi.testclient import TestClient
 
+    from rag.index import Index
     from rag.server import build_api
     from rag.settings import Settings
-    from rag.index import Index
 
     with Index.open(Settings(db=tmp_path / "db"), embedder=embedder) as index:
         client = TestClient(build_api(index, auth=("reader", "s3cret")))
