@@ -1,4 +1,4 @@
-"""The ``rag`` command: setup, ingest, search, ask, remove, info, serve, llm-server.
+"""The ``rag`` command: setup, ingest, search, ask, remove, info, check, serve, llm-server.
 
 Run ``rag --help`` or ``rag COMMAND --help``.
 """
@@ -144,6 +144,7 @@ def search(
 ) -> None:
     """Print the passages ranked for a question."""
     from rag.service import search as search_json
+    from rag.text import visible
 
     with _open(_settings(db=db, rerank_model=rerank)) as index:
         for q in _questions(question):
@@ -152,7 +153,7 @@ def search(
                 continue
             for h in index.search(q, k):
                 meta = ", ".join(x for x in (h.source, h.date, h.url) if x)
-                typer.echo(f"{h.rank}. [{h.score:.3f}] {h.title} ({meta})\n   {h.chunk_id}\n   {h.text}\n")
+                typer.echo(visible(f"{h.rank}. [{h.score:.3f}] {h.title} ({meta})\n   {h.chunk_id}\n   {h.text}\n"))
 
 
 @app.command()
@@ -168,6 +169,7 @@ def ask(
     from rag.outlets import outlet_name
     from rag.service import answer_json
     from rag.service import ask as cited_answer
+    from rag.text import visible
 
     settings = _settings(db=db, rerank_model=rerank, llm_url=llm_url, llm_model=llm_model)
     llm = _llm(settings)
@@ -177,15 +179,15 @@ def ask(
             if as_json or question is None:
                 typer.echo(json.dumps(answer_json(ans), ensure_ascii=False))
                 continue
-            typer.echo(ans.answer + "\n")
+            typer.echo(visible(ans.answer + "\n"))
             if ans.citations:
                 typer.echo("Sources:")
             for c in ans.citations:
                 meta = ", ".join(x for x in (outlet_name(c.source), c.date, c.url) if x)
-                typer.echo(f"[{c.n}] {c.title} ({meta})\n    “{c.quote}”")
+                typer.echo(visible(f"[{c.n}] {c.title} ({meta})\n    “{c.quote}”"))
             if ans.abstained:
                 for h in ans.passages[:3]:
-                    typer.echo(f"- [{h.score:.3f}] {h.title}: {h.text[:160]}…")
+                    typer.echo(visible(f"- [{h.score:.3f}] {h.title}: {h.text[:160]}…"))
 
 
 @app.command()
@@ -203,6 +205,24 @@ def info(db: DbOpt = None) -> None:
         articles, chunks = index.count()
         facts = index.info.model_dump() if index.info else {}
     typer.echo(json.dumps({"db": str(index.path), "articles": articles, "chunks": chunks, **facts}, indent=2))
+
+
+@app.command()
+def check(
+    db: DbOpt = None,
+    repair: Annotated[bool, typer.Option(help="Delete orphan rows and drop incomplete articles "
+                                              "(the next ingest adds them again).")] = False,
+) -> None:
+    """Compare the vectors with the manifest (after a crash, say); exit 1 if anything disagrees and was not repaired."""
+    with _open(_settings(db=db)) as index:
+        found = index.store.check(repair)
+    typer.echo(json.dumps({k: len(v) for k, v in found.items()} | {"repaired": repair}, indent=2))
+    for kind, ids in found.items():
+        for x in ids[:20]:
+            typer.echo(f"{kind}: {x}", err=True)
+    if any(found.values()) and not repair:
+        typer.echo(f"run: rag check --repair --db {index.path}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

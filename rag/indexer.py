@@ -15,6 +15,7 @@ import gzip
 import os
 import sys
 import time
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +74,10 @@ class Indexer:
         paths = [Path(p) for p in paths]
         report, t0 = IngestReport(), time.perf_counter()
         on_problem = on_problem or (lambda p: tqdm.write(f"skipped: {p}", file=sys.stderr))
-        chunk_chars = self.store.settings.chunk_chars
+        settings = self.store.settings
+        chunk_chars = settings.chunk_chars
         known = self.store.manifest.hashes()
+        origins = dict(self.store.manifest.origins())
         salt = f"{CHUNKER_VERSION}/{chunk_chars}/{NORMALIZATION_VERSION}"
         files: list[FileResult] = []
         seen: dict[str, str] = {}
@@ -96,20 +99,28 @@ class Indexer:
                 limited = True
                 break
             if item.id in seen:
-                problem(Problem(item.origin, item.line, f"duplicate article id {item.id!r} (first at {seen[item.id]})"))
+                problem(Problem(item.origin, item.line, f"duplicate article id {item.id!r} (first at {seen[item.id]}); "
+                                                               "give each article its own id"))
                 continue
             seen[item.id] = f"{item.origin}:{item.line}" if item.line else item.origin
-            bar.update(1)
+            refused = _clash(item, origins.get(item.id)) or _too_long(item, settings.max_article_chars)
+            if refused:
+                problem(refused)
+                continue
             digest = item.content_hash(salt)
             if known.get(item.id) == digest:
                 report.skipped += 1
+                bar.update(1)
                 continue
             pending.append((item, digest, chunk_text(item.text, chunk_chars)))
-            if sum(len(c) for _, _, c in pending) >= self.store.settings.batch_size * 8:
+            # Small, frequent commits: a kill loses one batch (seconds of work), not minutes.
+            if sum(len(c) for _, _, c in pending) >= settings.batch_size:
                 self._flush(pending, report)
+                bar.update(len(pending))
                 bar.set_postfix(chunks=report.chunks, per_s=f"{report.chunks / (time.perf_counter() - t0):.1f}")
                 pending = []
         self._flush(pending, report)
+        bar.update(len(pending))
         bar.close()
         if limit is None and not limited:
             report.removed = self._prune(paths, files)
@@ -142,15 +153,16 @@ class Indexer:
         self.store.delete(a.id for a, _, _ in pending)
         smeta = [{"chunk_id": cid, "article_id": aid, "start": x, "end": y} for cid, aid, x, y, _ in sents]
         sids = [sentence_id(cid, x) for cid, _, x, _, _ in sents]
-        rows = [(a.id, h, len(c), str(Path(a.origin).resolve()), a.source, a.date) for a, h, c in pending]
+        rows = [(a.id, h, len(c), os.path.realpath(a.origin), a.source, a.date) for a, h, c in pending]
         self.store.add(rows, (ids, docs, metas, vectors), (sids, smeta, svectors))
         report.articles += len(pending)
         report.chunks += len(ids)
 
     def _prune(self, paths: list[Path], files: list[FileResult]) -> int:
         """Remove articles that vanished from files (or folders) read completely this run."""
-        read = {str(Path(f.path).resolve()): f for f in files}
-        folders = [str(p.resolve()) + os.sep for p in paths if p.is_dir()]
+        # realpath, not Path.resolve: a symlink loop given as a path must not raise here
+        read = {os.path.realpath(f.path): f for f in files}
+        folders = [os.path.realpath(p) + os.sep for p in paths if p.is_dir()]
         gone = []
         for aid, origin in self.store.manifest.origins():
             f = read.get(origin)
@@ -160,6 +172,25 @@ class Indexer:
             elif any(origin.startswith(d) for d in folders):
                 gone.append(aid)  # its file was deleted from a folder we just read
         return self.store.delete(gone)
+
+
+def _clash(article: Article, indexed_from: str | None) -> Problem | None:
+    """Another file still on disk already holds this id: overwriting its article would lose it."""
+    here = os.path.realpath(article.origin)
+    if indexed_from is None or indexed_from == here or not os.path.exists(indexed_from):
+        return None
+    return Problem(article.origin, article.line,
+                   f"article id {article.id!r} is already indexed from {indexed_from}; give each record its own "
+                   f"'id' (records without one are named after their file), or `rag remove {article.id}` if it moved")
+
+
+def _too_long(article: Article, limit: int) -> Problem | None:
+    """An article far longer than any news article (a dump, a concatenation) is refused whole."""
+    if len(article.text) <= limit:
+        return None
+    return Problem(article.origin, article.line,
+                   f"article {article.id!r} has {len(article.text):,} characters, over the limit of {limit:,} "
+                   f"(RAG_MAX_ARTICLE_CHARS): split it into several records, or raise the limit")
 
 
 def _estimate(paths: list[Path], limit: int | None) -> int | None:
@@ -174,8 +205,8 @@ def _estimate(paths: list[Path], limit: int | None) -> int | None:
                 total += f.read_bytes().count(b"\n")
             else:
                 total += 1
-        except OSError:
-            pass
+        except (OSError, EOFError, zlib.error):
+            pass  # a broken file: the reader reports it, the bar only guesses
         if limit is not None and total >= limit:
             return limit
     return total

@@ -55,6 +55,10 @@ class Manifest:
         """Article id → content hash."""
         return dict(self.db.execute("SELECT id, hash FROM articles"))
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Article id → number of chunks."""
+        return dict(self.db.execute("SELECT id, n_chunks FROM articles"))
+
     def n_chunks(self, article_id: str) -> int | None:
         row = self.db.execute("SELECT n_chunks FROM articles WHERE id = ?", (article_id,)).fetchone()
         return row[0] if row else None

@@ -11,7 +11,7 @@ Example:
     >>> _ = (d / "a.jsonl").write_text('{"id": "x", "title": "T", "text": "Body."}\\nnot json\\n')
     >>> items = list(read_paths([d]))
     >>> items[0].id, items[1].line, items[1].message
-    ('x', 2, 'broken JSON: Expecting value at column 1')
+    ('x', 2, 'broken JSON: Expecting value at column 1 (fix or remove the line)')
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import gzip
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -115,36 +116,39 @@ def read_file(path: Path, root: Path) -> Iterator[Article | Problem]:
     name = str(path)
     rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
     if not path.exists():
-        yield Problem(name, 0, "no such file or folder")
+        yield Problem(name, 0, "no such file or folder (check the path; a folder is read recursively)")
+        return
+    if not path.is_file():  # reading a FIFO or a device would wait for ever
+        yield Problem(name, 0, "not a regular file (a FIFO, socket or device): give files or folders of articles")
         return
     if not supported(path):
         yield Problem(name, 0, f"unsupported file type (expected one of {', '.join(SUFFIXES)})")
         return
+    if name.endswith((".jsonl", ".jsonl.gz")):
+        yield from _read_jsonl(path, name, rel)
+        return
     try:
-        raw = gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
-    except (OSError, EOFError) as e:
-        yield Problem(name, 0, f"cannot read: {e}")
+        raw = path.read_bytes()
+    except OSError as e:
+        yield Problem(name, 0, f"cannot read: {e.strerror or e}")
         return
     if not raw.strip():
-        yield Problem(name, 0, "empty file")
+        yield Problem(name, 0, "empty file (nothing to index: remove it or add an article)")
         return
     if b"\x00" in raw[:4096]:
-        yield Problem(name, 0, "binary file (NUL bytes), not UTF-8 text")
-        return
-    if name.endswith((".jsonl", ".jsonl.gz")):
-        yield from _read_jsonl(raw, name, rel)
+        yield Problem(name, 0, "binary file (NUL bytes), not UTF-8 text: give .txt, .md, .json or .jsonl files")
         return
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        yield Problem(name, line, f"invalid UTF-8 (byte {raw[e.start]:#04x} at offset {e.start})")
+        yield Problem(name, line, f"invalid UTF-8 (byte {raw[e.start]:#04x} at offset {e.start}): save the file as UTF-8")
         return
     if name.endswith(".json"):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            yield Problem(name, e.lineno, f"broken JSON: {e.msg} at column {e.colno}")
+            yield Problem(name, e.lineno, f"broken JSON: {e.msg} at column {e.colno} (fix or remove the line)")
             return
         records = data if isinstance(data, list) else [data]
         for i, rec in enumerate(records):
@@ -153,27 +157,42 @@ def read_file(path: Path, root: Path) -> Iterator[Article | Problem]:
         yield _from_text(text, name, rel)
 
 
-def _read_jsonl(raw: bytes, name: str, rel: str) -> Iterator[Article | Problem]:
-    for lineno, line in enumerate(raw.split(b"\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError as e:
-            yield Problem(name, lineno, f"invalid UTF-8 (byte {line[e.start]:#04x} at column {e.start + 1})")
-            continue
-        except json.JSONDecodeError as e:
-            yield Problem(name, lineno, f"broken JSON: {e.msg} at column {e.colno}")
-            continue
-        yield _from_record(rec, name, lineno, f"{rel}#{lineno}")
+def _read_jsonl(path: Path, name: str, rel: str) -> Iterator[Article | Problem]:
+    """One record a line, streamed: a file cut short (a truncated .gz) keeps the records before the cut."""
+    lineno, records = 0, 0
+    try:
+        with (gzip.open if name.endswith(".gz") else open)(path, "rb") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if lineno == 1 and b"\x00" in line[:4096]:
+                    yield Problem(name, 0, "binary file (NUL bytes), not UTF-8 text: give .txt, .md, .json or .jsonl files")
+                    return
+                if not line.strip():
+                    continue
+                records += 1
+                try:
+                    rec = json.loads(line.decode("utf-8"))
+                except UnicodeDecodeError as e:
+                    yield Problem(name, lineno, f"invalid UTF-8 (byte {line[e.start]:#04x} at column {e.start + 1}): "
+                                                    "save the file as UTF-8")
+                    continue
+                except json.JSONDecodeError as e:
+                    yield Problem(name, lineno, f"broken JSON: {e.msg} at column {e.colno} (fix or remove the line)")
+                    continue
+                yield _from_record(rec, name, lineno, f"{rel}#{lineno}")
+    except (OSError, EOFError, zlib.error) as e:
+        yield Problem(name, lineno + 1, f"cannot read further ({e}): the file is cut short or corrupt; the "
+                                        f"{records} lines before were read. Re-create it (gzip -t tests a .gz).")
+        return
+    if not records:
+        yield Problem(name, 0, "empty file (nothing to index: remove it or add an article)")
 
 
 def _from_record(rec: object, name: str, lineno: int, fallback_id: str) -> Article | Problem:
     if not isinstance(rec, dict):
-        return Problem(name, lineno, f"expected a JSON object, got {type(rec).__name__}")
+        return Problem(name, lineno, f"expected a JSON object with id, title and text, got {type(rec).__name__}")
     text = rec.get("text")
     if not isinstance(text, str) or not text.strip():
-        return Problem(name, lineno, "record has no text")
+        return Problem(name, lineno, "record has no text (a 'text' field with the article body is required)")
     meta = {k: str(rec[k]).strip() for k in META_FIELDS if rec.get(k) not in (None, "")}
     art_id = str(rec.get("id") or "").strip() or fallback_id
     title = str(rec.get("title") or "").strip() or _title_from_text(text)
@@ -183,7 +202,7 @@ def _from_record(rec: object, name: str, lineno: int, fallback_id: str) -> Artic
 def _from_text(text: str, name: str, rel: str) -> Article | Problem:
     meta, body = _front_matter(text)
     if not body.strip():
-        return Problem(name, 0, "no text after the front matter")
+        return Problem(name, 0, "no text after the front matter (the article body goes after the closing ---)")
     title = meta.pop("title", "")
     lines = [ln for ln in body.splitlines() if ln.strip()]
     if not title and lines and lines[0].lstrip().startswith("# "):

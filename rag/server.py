@@ -12,48 +12,15 @@ Example:
 from __future__ import annotations
 
 import secrets
-from datetime import date
-from typing import Literal
 
 from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from rag import __version__, service
-from rag.hits import Filters
 from rag.index import Index
+from rag.service import Query
 from ui.app import CSS, build_app
-
-
-class Turn(BaseModel):
-    role: Literal["user", "assistant"]
-    content: str = Field(max_length=20_000)
-
-
-class Query(BaseModel):
-    """A question with optional filters. Unknown fields are refused (typos should not pass)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    question: str = Field(min_length=1, max_length=2000, description="English or Arabic")
-    k: int = Field(5, ge=1, le=50, description="passages to retrieve")
-    sources: list[str] | None = Field(None, max_length=50, description="outlet codes or names")
-    date_from: date | None = None
-    date_to: date | None = None
-    history: list[Turn] | None = Field(None, max_length=50, description="earlier turns of a chat")
-    mode: Literal["extractive", "llm"] = Field("extractive", description="llm needs a configured LLM (ask only)")
-
-    @field_validator("question")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("question is blank")
-        return v.strip()
-
-    def filters(self) -> Filters:
-        return Filters(sources=tuple(self.sources or ()),
-                       date_from=self.date_from.isoformat() if self.date_from else None,
-                       date_to=self.date_to.isoformat() if self.date_to else None)
 
 
 def _basic_auth(auth: tuple[str, str] | None):
@@ -78,8 +45,22 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
     With ``auth=(user, password)`` every endpoint needs HTTP basic credentials; ``llm`` (a
     LangChain chat model) enables ``"mode": "llm"`` on ``/api/ask``.
     """
+    # The schema and docs pages are routes of our own, so that auth covers them like the rest.
     app = FastAPI(title="News QA API", version=__version__, dependencies=_basic_auth(auth),
-                  description="Cited answers and passage search over the indexed news articles.")
+                  description="Cited answers and passage search over the indexed news articles.",
+                  docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="News QA API")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc():
+        return get_redoc_html(openapi_url="/openapi.json", title="News QA API")
 
     @app.post("/api/search")
     def search(q: Query) -> dict:

@@ -9,6 +9,12 @@ Example:
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from rag.answer import Answer, Citation, answer
 from rag.hits import Filters, Hit
 
@@ -17,12 +23,72 @@ CITATION_FIELDS = ("n", "article_id", "chunk_id", "title", "source", "url", "dat
 ANSWER_K = 6  # passages an answer reads (more than a result list: evidence may sit lower)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(v: str) -> str:
+    if _SURROGATE.search(v):  # JSON can carry them, UTF-8 cannot: refuse here, not with a 500 later
+        raise ValueError("contains a lone UTF-16 surrogate (invalid Unicode); send valid UTF-8 text")
+    return v
+
+
+class Turn(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+    @field_validator("content")
+    @classmethod
+    def _valid(cls, v: str) -> str:
+        return _text(v)
+
+
+class Query(BaseModel):
+    """A question with optional filters, as every face accepts it. Unknown fields are refused
+    (typos should not pass).
+
+    >>> Query(question="  Iran? ").question, Query(question="x", k=3, sources=["bbc"]).filters().sources
+    ('Iran?', ('bbc',))
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=2000, description="English or Arabic")
+    k: int = Field(5, ge=1, le=50, description="passages to retrieve")
+    sources: list[str] | None = Field(None, max_length=50, description="outlet codes or names")
+    date_from: date | None = None
+    date_to: date | None = None
+    history: list[Turn] | None = Field(None, max_length=50, description="earlier turns of a chat")
+    mode: Literal["extractive", "llm"] = Field("extractive", description="llm needs a configured LLM (ask only)")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("question is blank")
+        return _text(v.strip())
+
+    def filters(self) -> Filters:
+        return Filters(sources=tuple(self.sources or ()),
+                       date_from=self.date_from.isoformat() if self.date_from else None,
+                       date_to=self.date_to.isoformat() if self.date_to else None)
+
+
+def safe_url(url: str) -> str:
+    """Only http(s) links leave the index: a ``javascript:`` URL from an article is dropped.
+
+    >>> safe_url("https://bbc.com/x"), safe_url("javascript:alert(1)"), safe_url(" JavaScript:x")
+    ('https://bbc.com/x', '', '')
+    """
+    return url if re.match(r"^https?://", url or "", re.I) else ""
+
+
 def hit_json(h: Hit) -> dict:
-    return {k: (round(h.score, 4) if k == "score" else getattr(h, k)) for k in HIT_FIELDS}
+    out = {k: (round(h.score, 4) if k == "score" else getattr(h, k)) for k in HIT_FIELDS}
+    return out | {"url": safe_url(h.url)}
 
 
 def citation_json(c: Citation) -> dict:
-    return {k: getattr(c, k) for k in CITATION_FIELDS}
+    return {k: getattr(c, k) for k in CITATION_FIELDS} | {"url": safe_url(c.url)}
 
 
 def answer_json(a: Answer) -> dict:

@@ -52,7 +52,10 @@ class Settings(BaseSettings):
     query_prompt: str | None = None  # None: the model's own, or "query: " for e5 models
     passage_prompt: str | None = None
     chunk_chars: int = Field(800, ge=200, le=4000)
-    batch_size: int = Field(32, ge=1, le=512)
+    batch_size: int = Field(32, ge=1, le=512)  # chunks embedded and committed together at ingest
+    # Longer articles are refused: the longest of 61k real ones has 33,687 characters; one of
+    # 200,000 (≈250 chunks) is a minute of embedding.
+    max_article_chars: int = Field(200_000, ge=1000)
     collection: str = Field("news", min_length=3)
     # A second stage re-scoring the first stage's best chunks (e.g. "embeddinggemma-300m").
     rerank_model: str | None = None

@@ -80,6 +80,10 @@ class Store:
         # Vectors are always passed in: with no embedding function Chroma never fetches its own model.
         self.chunks, self.sentences = (self._searchable(name) for name in names)
         self.manifest = Manifest(self.path / "manifest.sqlite", rebuild)
+        listed, held = sum(self.manifest.chunk_counts().values()), self.chunks.count()
+        if listed != held:  # a write cut short: search works, but say how to mend it
+            print(f"warning: index {self.path} lists {listed} chunks but holds {held} (a write was cut short?); "
+                  f"run: rag check --repair --db {self.path}", file=sys.stderr)
 
     def __enter__(self) -> "Store":
         return self
@@ -191,16 +195,21 @@ class Store:
     # -- writing -------------------------------------------------------------------------
     def add(self, articles: list[tuple], chunks: tuple[list, list, list, np.ndarray],
             sentences: tuple[list, list, np.ndarray]) -> None:
-        """Write new rows and commit: ``articles`` as (id, hash, n_chunks, origin, source, date),
-        ``chunks`` as (ids, texts, metadatas, vectors), ``sentences`` as (ids, metadatas, vectors)."""
+        """Write rows and commit: ``articles`` as (id, hash, n_chunks, origin, source, date),
+        ``chunks`` as (ids, texts, metadatas, vectors), ``sentences`` as (ids, metadatas, vectors).
+
+        Vectors are upserted (a row left by a write that was cut short is replaced, never kept
+        stale) and the manifest is committed last, so an article counts as indexed only once
+        both collections hold it.
+        """
         ids, docs, metas, vectors = chunks
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
-            self.chunks.add(ids=ids[i:j], documents=docs[i:j], metadatas=metas[i:j], embeddings=vectors[i:j])
+            self.chunks.upsert(ids=ids[i:j], documents=docs[i:j], metadatas=metas[i:j], embeddings=vectors[i:j])
         sids, smetas, svectors = sentences
         for i in range(0, len(sids), WRITE_BATCH):
             j = i + WRITE_BATCH
-            self.sentences.add(ids=sids[i:j], metadatas=smetas[i:j], embeddings=svectors[i:j])
+            self.sentences.upsert(ids=sids[i:j], metadatas=smetas[i:j], embeddings=svectors[i:j])
         self._add_to_means("chunks", vectors)
         self._add_to_means("sentences", svectors)
         self._store_tokens(ids, docs)
@@ -226,6 +235,30 @@ class Store:
             n += 1
         self.manifest.commit()
         return n
+
+    def check(self, repair: bool = False) -> dict[str, list[str]]:
+        """What disagrees with the manifest: chunks no article lists, sentences no stored chunk
+        text has, articles missing chunks or sentences. With ``repair`` the orphans are deleted
+        and the incomplete articles dropped (the next ingest adds them again)."""
+        expected = {chunk_id(aid, i): aid for aid, n in self.manifest.chunk_counts().items() for i in range(n)}
+        have = dict(zip(*self.texts()))
+        sids = set(self.sentences.get(include=[])["ids"])
+        wanted = {sid: cid for cid, text in have.items() if cid in expected for sid in sentence_ids([(cid, text)])}
+        found = {"orphan_chunks": sorted(set(have) - set(expected)),
+                 "orphan_sentences": sorted(sids - set(wanted)),
+                 "incomplete_articles": sorted({expected[c] for c in set(expected) - set(have)}
+                                               | {expected[wanted[s]] for s in set(wanted) - sids})}
+        if repair and any(found.values()):
+            for col, ids in ((self.chunks, found["orphan_chunks"]), (self.sentences, found["orphan_sentences"])):
+                for i in range(0, len(ids), WRITE_BATCH):
+                    col.delete(ids=ids[i:i + WRITE_BATCH])
+            self.delete(found["incomplete_articles"])
+            for name in ("chunks", "sentences"):  # recounted from the vectors on next use
+                self.manifest.put_sums(name, -1, 0.0)
+            self.manifest.commit()
+            self._means = None
+            self.rebuild_lexical()
+        return found
 
     # -- running means (hub correction) --------------------------------------------------
     @property

@@ -139,3 +139,17 @@ def is_arabic(text: str) -> bool:
     (True, False)
     """
     return len(_ARABIC.findall(text)) > len(_LATIN.findall(text))
+
+
+# Bidi embeddings, overrides and isolates, and control characters but line breaks and tabs:
+# printed raw they can reorder or hide what a terminal shows (e.g. a title spoofing an id).
+_UNPRINTABLE = re.compile("[\u202a-\u202e\u2066-\u2069\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    r"""``text`` safe for a terminal: bidi overrides and control characters shown as ``<U+XXXX>``.
+
+    >>> visible("id\u202eevil"), visible("سطر\nثان")
+    ('id<U+202E>evil', 'سطر\nثان')
+    """
+    return _UNPRINTABLE.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)

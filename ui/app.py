@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import html
+import logging
 import os
 import re
 
@@ -37,11 +38,6 @@ CSS = """
 
 def _e(text: str) -> str:
     return html.escape(text or "", quote=True)
-
-
-def _safe_url(url: str) -> str:
-    """Only http(s) links: a ``javascript:`` URL from an article must not become a link."""
-    return url if re.match(r"^https?://", url or "", re.I) else ""
 
 
 def render_answer(ans: Answer, anchor: str = "a") -> str:
@@ -75,7 +71,7 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
             i = passage.find(c.quote)
             shown = (_e(passage[:i]) + f'<mark class="rag-quote">{_e(c.quote)}</mark>'
                      + _e(passage[i + len(c.quote):])) if i >= 0 else f'<mark class="rag-quote">{_e(c.quote)}</mark>'
-            url = _safe_url(c.url)
+            url = service.safe_url(c.url)
             title = f'<a href="{_e(url)}" target="_blank" rel="noopener noreferrer">{_e(c.title)}</a>' if url else _e(c.title)
             meta = " · ".join(_e(x) for x in (outlet_name(c.source), c.date) if x)
             items.append(f'<div class="rag-source" id="rag-src-{anchor}-{c.n}"><b>[{c.n}]</b> '
@@ -108,6 +104,26 @@ def _filters(sources, date_from: str, date_to: str) -> Filters:
             raise ValueError(f"{label} date must look like 2018-08-27, not {value!r}")
         dates.append(value or None)
     return Filters(sources=tuple(sources or ()), date_from=dates[0], date_to=dates[1])
+
+
+def _query(gr, **fields) -> service.Query:
+    """The API's own validation for the Gradio endpoints: a bad field is named, nothing else leaks."""
+    from pydantic import ValidationError
+
+    try:
+        return service.Query(**fields)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise gr.Error(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def _guarded(gr, work):
+    """Run ``work``; an unexpected error is logged here and reaches the client as a plain message."""
+    try:
+        return work()
+    except Exception:
+        logging.getLogger(__name__).exception("Gradio API call failed")
+        raise gr.Error("internal error; the server log has the details") from None
 
 
 def build_app(index, llm=None):
@@ -179,11 +195,13 @@ def build_app(index, llm=None):
 
         def ask_api(question: str) -> dict:
             """Cited answer as JSON (the CLI's `ask --json`)."""
-            return service.answer_json(service.ask(index, question))
+            q = _query(gr, question=question)
+            return _guarded(gr, lambda: service.answer_json(service.ask(index, q.question)))
 
         def search_api(question: str, k: int = 5) -> dict:
             """Ranked passages as JSON (the CLI's `search --json`)."""
-            return service.search(index, question, int(k))
+            q = _query(gr, question=question, k=k)
+            return _guarded(gr, lambda: service.search(index, q.question, q.k))
 
         gr.api(ask_api, api_name="ask")
         gr.api(search_api, api_name="search")

@@ -92,3 +92,15 @@ def test_bad_setting_is_named_without_a_traceback(tmp_path):
                          timeout=120)
     assert out.returncode == 2 and "chunk_chars" in out.stderr and "Traceback" not in out.stderr
     assert "secret-pw" not in out.stderr
+
+
+def test_bidi_overrides_from_articles_are_shown_not_obeyed_and_check_passes(tmp_path):
+    src = tmp_path / "n.jsonl"
+    src.write_text(json.dumps({"id": "x\u202eevil", "title": "عنوان\u202e مقلوب", "source": "bbc",
+                               "text": "خبر عن الميزانية الجديدة في العاصمة اليوم."}, ensure_ascii=False))
+    db = tmp_path / "db"
+    assert run("ingest", src, "-q", db=db).returncode == 0
+    out = run("search", "الميزانية", "-k", "1", db=db)
+    assert out.returncode == 0 and "\u202e" not in out.stdout and "x<U+202E>evil" in out.stdout
+    check = run("check", db=db)
+    assert check.returncode == 0 and '"orphan_chunks": 0' in check.stdout

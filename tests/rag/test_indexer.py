@@ -76,3 +76,87 @@ def test_limit_and_file_removed_from_folder(index, tmp_path):
     (folder / "two.jsonl").unlink()
     assert index.ingest([folder], progress=False).removed == 1
     assert set(index.store.manifest.hashes()) == {"a0", "a1", "a2", "a3"}
+
+
+def test_a_crash_inside_a_write_leaves_nothing_stale_and_check_repairs_orphans(tmp_path, embedder, capsys):
+    from rag.index import Index
+    from rag.settings import Settings
+
+    src, db = tmp_path / "news.jsonl", tmp_path / "db"
+    long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار القديمة." for j in range(60))
+    write(src, [rec(0, long_text)])
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        def killed(rows):
+            raise KeyboardInterrupt  # as if killed after Chroma took the rows, before the manifest
+        ix.store.manifest.put_articles = killed
+        with pytest.raises(KeyboardInterrupt):
+            ix.ingest([src], progress=False)
+    n_old = len(chunk_ids_in(db, embedder))
+    assert n_old > 2
+    write(src, [rec(0, "نص قصير جديد عن الميزانية.")])  # then the article changes
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        assert "rag check --repair" in capsys.readouterr().err  # said at open
+        assert ix.ingest([src], progress=False).articles == 1
+        assert ix.passages(["a0::0"]) == {"a0::0": "نص قصير جديد عن الميزانية."}  # new text, not the old
+        found = ix.store.check()
+        assert len(found["orphan_chunks"]) == n_old - 1 and found["orphan_sentences"]
+        ix.store.check(repair=True)
+        assert ix.store.check() == {"orphan_chunks": [], "orphan_sentences": [], "incomplete_articles": []}
+        assert chunk_ids(ix) == ["a0::0"] and ix.count() == (1, 1)
+        assert ix.search("الميزانية", k=1)[0].text == "نص قصير جديد عن الميزانية."
+
+
+def chunk_ids_in(db, embedder):
+    from rag.index import Index
+    from rag.settings import Settings
+
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        return chunk_ids(ix)
+
+
+def test_an_id_already_indexed_from_another_file_is_refused_not_overwritten(index, tmp_path):
+    for folder, text in (("a", "خبر من الملف الأول."), ("b", "خبر من الملف الثاني.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "news.jsonl").write_text(json.dumps({"title": "t", "text": text}, ensure_ascii=False))
+    assert index.ingest([tmp_path / "a"], progress=False).articles == 1
+    rep = index.ingest([tmp_path / "b"], progress=False)
+    assert rep.articles == 0 and rep.failed == 1 and "already indexed from" in rep.problems[0].message
+    assert "give each record its own 'id'" in rep.problems[0].message
+    assert list(index.passages(["news.jsonl#1::0"]).values()) == ["خبر من الملف الأول."]
+
+
+def test_an_article_over_the_size_limit_is_refused_with_how_to_fix_it(tmp_path, embedder):
+    from rag.index import Index
+    from rag.settings import Settings
+
+    src = tmp_path / "news.jsonl"
+    write(src, [rec(0, "كلمة " * 600), rec(1)])
+    with Index.open(Settings(db=tmp_path / "db", max_article_chars=1000), embedder=embedder) as ix:
+        rep = ix.ingest([src], progress=False)
+    assert (rep.articles, rep.failed) == (1, 1)
+    assert "3,000 characters, over the limit of 1,000" in rep.problems[0].message
+    assert "split it" in rep.problems[0].message
+
+
+def test_work_is_committed_batch_by_batch_so_a_kill_keeps_what_was_done(tmp_path, embedder):
+    from rag.index import Index
+    from rag.settings import Settings
+
+    src = tmp_path / "news.jsonl"
+    write(src, [rec(i) for i in range(12)])  # one chunk each
+    calls = []
+    with Index.open(Settings(db=tmp_path / "db", batch_size=4), embedder=embedder) as ix:
+        real = embedder.embed_passages
+
+        def dies_third_time(texts, *a, **kw):
+            calls.append(len(texts))
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return real(texts, *a, **kw)
+
+        ix.models._embedder = type("E", (), {"embed_passages": staticmethod(dies_third_time), "dim": embedder.dim})()
+        with pytest.raises(KeyboardInterrupt):
+            ix.ingest([src], progress=False)
+    with Index.open(Settings(db=tmp_path / "db"), embedder=embedder) as ix:
+        assert ix.count() == (8, 8)  # two batches of four were kept
+        assert ix.ingest([src], progress=False).articles == 4  # and the run resumes with the rest

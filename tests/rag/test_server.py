@@ -1,5 +1,6 @@
 """The HTTP API over real HTTP against a running `rag serve`, and the Gradio API via gradio_client."""
 
+import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -69,11 +70,22 @@ def test_ten_concurrent_questions_all_answered(http):
     ({"question": "q", "mode": "llm"}, "needs a language model"),  # this server has none
     ({"question": "q", "mode": "poem"}, "extractive"),
     ({}, "Field required"),
+    ({"question": "\ud800 what?"}, "surrogate"),  # a lone surrogate: valid JSON, not valid text
+    ({"question": "q", "history": [{"role": "user", "content": "\udfff"}]}, "surrogate"),
 ])
 def test_bad_input_gets_a_clear_4xx(http, body, fragment):
-    res = http.post("/api/ask", json=body)
+    # json.dumps escapes to ASCII, so a lone surrogate travels as the six characters \ud800
+    res = http.post("/api/ask", content=json.dumps(body), headers={"content-type": "application/json"})
     assert res.status_code == 422
     assert fragment in res.text
+
+
+def test_article_links_other_than_http_never_leave_the_api(http):
+    res = http.post("/api/search", json={"question": "What did the Vienna zoo open for the giant pandas?", "k": 3})
+    evil = [r for r in res.json()["results"] if r["article_id"] == "evil-1"]
+    assert evil and evil[0]["url"] == ""  # stored as javascript:…
+    ans = http.post("/api/ask", json={"question": "What did the Vienna zoo open for the giant pandas?"}).json()
+    assert all(not c["url"].lower().startswith("javascript") for c in ans["citations"])
 
 
 def test_openapi_schema(http):
@@ -95,6 +107,13 @@ def test_gradio_client(server):
     answers = [job.result(timeout=300) for job in jobs]
     assert [a["question"] for a in answers] == [SEED_QUESTION, "Karachi heat wave deaths"] * 5
     assert all(a["citations"] for a in answers)
+    # The Gradio endpoints validate like /api: a bad k or a missing question is named, no internals leak.
+    from gradio_client.exceptions import AppError
+
+    for args, field in (((SEED_QUESTION, -1), "k"), ((None, 3), "question")):
+        with pytest.raises(AppError) as err:
+            client.predict(*args, api_name="/search")
+        assert field in str(err.value) and "Traceback" not in str(err.value) and "NoneType" not in str(err.value)
 
 
 def test_basic_auth_guards_the_api(tmp_path, embedder):
@@ -109,6 +128,10 @@ def test_basic_auth_guards_the_api(tmp_path, embedder):
         assert client.get("/api/health").status_code == 401
         assert client.get("/api/health", auth=("reader", "wrong")).status_code == 401
         assert client.get("/api/health", auth=("reader", "s3cret")).json()["articles"] == 0
+        for page in ("/docs", "/redoc", "/openapi.json"):  # the schema and docs too
+            assert client.get(page).status_code == 401, page
+            assert client.get(page, auth=("reader", "s3cret")).status_code == 200, page
+        assert "/api/ask" in client.get("/openapi.json", auth=("reader", "s3cret")).json()["paths"]
 
 
 def test_follow_up_uses_the_history(http):
