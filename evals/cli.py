@@ -21,9 +21,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from evals.datasets import SETS
-from evals.metrics import percentile, summarize
-from evals.report import compare, dir_size, plot_curves, recall_curve, report_markdown
+from evals.datasets import SETS, own
+from evals.metrics import ndcg_at_k, percentile, summarize
+from evals.report import (
+    compare,
+    dir_size,
+    plot_curves,
+    recall_curve,
+    report_markdown,
+    significance,
+    trec_qrels,
+    trec_run,
+)
 from evals.run import CHUNK_K, _query_text, build_index, evaluate, evaluate_answers
 from rag.recipes import RECIPES
 from rag.settings import DEFAULT_MODEL, Settings
@@ -56,14 +65,30 @@ def run(
     llm_every: Annotated[int, typer.Option(help="LLM answers for every Nth question only (they are slow).")] = 1,
     tolerance: Annotated[float, typer.Option(help="Allowed drop for gated metrics.")] = 0.01,
     out: Annotated[Optional[Path], typer.Option(help="Output folder [evals/runs/<time>].")] = None,
+    questions: Annotated[Optional[Path], typer.Option(
+        help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
+    corpus: Annotated[Optional[list[Path]], typer.Option(
+        help="Your own articles for --questions: files or folders as `rag ingest` reads them (repeatable).")] = None,
 ) -> int:
     """Evaluate the recipes on the sets; print the report."""
     out = out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
     model = model or Settings().model
-    unknown = [c for c in configs.split(",") if c not in RECIPES] + [s for s in sets.split(",") if s not in SETS]
+    unknown = [c for c in configs.split(",") if c not in RECIPES]
+    unknown += [] if questions else [s for s in sets.split(",") if s not in SETS]
     if unknown:
         typer.echo(f"error: unknown set or recipe: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)
+    if questions:
+        if not corpus:
+            typer.echo("error: --questions needs --corpus (the articles the gold ids name)", err=True)
+            raise typer.Exit(2)
+        try:
+            own_set = own(questions, corpus, limit)
+        except (OSError, ValueError) as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+        SETS[own_set.name] = lambda limit=None: own_set
+        sets = own_set.name
     out.mkdir(parents=True, exist_ok=True)
     settings_kw = {"model": model}
     manifest = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "code_version": _git_version(),
@@ -83,6 +108,8 @@ def run(
         from rag.generate import chat_model
 
         llm = chat_model(Settings(llm_url=llm_url))
+    per_question: dict[str, dict[str, list[float]]] = {}  # set → config → nDCG@10 per question
+    (out / "trec").mkdir(exist_ok=True)
     with open(out / "questions.jsonl", "w", encoding="utf-8") as per_q:
         for name in sets.split(","):
             es = SETS[name](limit=limit)
@@ -106,9 +133,12 @@ def run(
                     for lang in langs if len(langs) > 1 else ():  # split by question → document language
                         results[f"{es.name}[{lang}]/{config}"] = {**summary, **summarize([r for r in rows if r["lang"] == lang])}
                     curves[f"{es.name}/{config}"] = recall_curve(rows)
+                    per_question.setdefault(es.name, {})[config] = [ndcg_at_k(r["ranked"], set(r["gold"])) for r in rows]
+                    (out / "trec" / f"{es.name}.{config}.run").write_text(trec_run(rows, config))
+                    (out / "trec" / f"{es.name}.qrels").write_text(trec_qrels(rows))
                     for row in rows:
                         per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
-                if any(q.kind != "factoid" for q in es.questions):  # sets with answers to check
+                if es.paths or any(q.kind != "factoid" for q in es.questions):  # sets with answers to check
                     for model_ in [None] + ([llm] if llm else []):
                         sample = replace(es, questions=es.questions[::llm_every]) if model_ else es
                         rows, summary = evaluate_answers(sample, index, model_)
@@ -121,7 +151,9 @@ def run(
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     (out / "summary.json").write_text(json.dumps({**results, **answers}, indent=2))
     plot_curves(curves, out / "recall-at-k.png")
-    report = report_markdown(manifest, results, answers) + "\n![recall@k](recall-at-k.png)\n"
+    tests = significance(per_question)
+    (out / "significance.json").write_text(json.dumps(tests, indent=2))
+    report = report_markdown(manifest, results, answers, tests) + "\n![recall@k](recall-at-k.png)\n"
     status = 0
     if baseline:
         drops = compare(results, json.loads(baseline.read_text()), tolerance)

@@ -7,7 +7,7 @@ the index) and questions with their gold article ids.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.settings import Settings
@@ -30,8 +30,9 @@ class Question:
 @dataclass
 class EvalSet:
     name: str
-    articles: list[dict]
+    articles: list[dict]  # records to index; or, for a user's own set, ``paths`` to ingest
     questions: list[Question]
+    paths: list[str] = field(default_factory=list)
 
 
 def _squad(path: Path):
@@ -116,3 +117,37 @@ def news(limit: int | None = None) -> EvalSet:
 
 
 SETS["news"] = news
+
+
+def own(questions: Path, corpus: list[Path], limit: int | None = None) -> EvalSet:
+    """A user's own set: ``questions`` is JSONL, one object a line with ``question`` and ``gold``
+    (the ids of the articles that answer it; empty for an unanswerable question), and optionally
+    ``id``, ``answer`` (a span the cited quotes should hold), ``answerable`` (default: gold is
+    not empty), ``lang`` (default: detected) and ``context`` (the previous question of a
+    follow-up). ``corpus`` is any files or folders ``rag ingest`` reads.
+
+    >>> import tempfile; f = Path(tempfile.mkdtemp()) / "q.jsonl"
+    >>> _ = f.write_text('{"question": "Who won?", "gold": ["a1"], "answer": "Ann"}\\n{"question": "Why?", "gold": []}\\n')
+    >>> [(q.id, q.lang, q.kind, q.answers) for q in own(f, []).questions]
+    [('q.jsonl#1', 'en', 'factoid', ['Ann']), ('q.jsonl#2', 'en', 'unanswerable', [])]
+    """
+    from rag.text import is_arabic
+
+    items = []
+    for lineno, line in enumerate(questions.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            q = json.loads(line)
+            if not isinstance(q.get("question"), str) or not isinstance(q.get("gold"), list):
+                raise ValueError("each line needs \"question\" (text) and \"gold\" (a list of article ids)")
+        except (ValueError, AttributeError) as e:
+            raise ValueError(f"{questions}:{lineno}: {e}") from None
+        answerable = q.get("answerable", bool(q["gold"]))
+        kind = "unanswerable" if not answerable else "followup" if q.get("context") else "factoid"
+        items.append(Question(str(q.get("id") or f"{questions.name}#{lineno}"), q["question"],
+                              q.get("lang") or ("ar" if is_arabic(q["question"]) else "en"), "any",
+                              [str(g) for g in q["gold"]], [q["answer"]] if q.get("answer") else [], kind=kind,
+                              context=q.get("context", "")))
+    return EvalSet(f"own-{questions.stem}", [], items[:limit] if limit else items,
+                   paths=[str(Path(p).resolve()) for p in corpus])

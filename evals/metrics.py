@@ -58,3 +58,22 @@ def percentile(values: Sequence[float], p: float) -> float:
     x = (len(v) - 1) * p / 100
     lo, hi = math.floor(x), math.ceil(x)
     return v[lo] + (v[hi] - v[lo]) * (x - lo)
+
+
+def paired_p(a: Sequence[float], b: Sequence[float], n: int = 10_000, seed: int = 0) -> float:
+    """Two-sided p-value of a paired randomization test: how often randomly swapping each
+    question's two scores gives a mean difference at least as large as the one observed.
+
+    >>> paired_p([0.5, 0.6, 0.7] * 10, [0.5, 0.6, 0.7] * 10)
+    1.0
+    >>> paired_p([1.0] * 30, [0.0] * 30) < 0.001
+    True
+    """
+    import numpy as np
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if not d.any():
+        return 1.0
+    signs = np.random.default_rng(seed).choice([-1.0, 1.0], size=(n, len(d)))
+    observed = abs(d.mean())
+    return float(((np.abs((signs * d).mean(axis=1)) >= observed - 1e-12).sum() + 1) / (n + 1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evals.metrics import recall_at_k
+from evals.metrics import paired_p, recall_at_k
 
 
 def recall_curve(rows: list[dict], max_k: int = 10) -> list[float]:
@@ -66,7 +66,8 @@ def dir_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str, dict] | None = None) -> str:
+def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str, dict] | None = None,
+                    tests: dict[str, dict] | None = None) -> str:
     lines = [f"# Retrieval evaluation ({manifest['started']})", "",
              f"Code {manifest['code_version']}, model `{manifest['model']}`, machine {manifest['machine']}.", "",
              "| set | config | questions | nDCG@10 | R@1 | R@5 | R@10 | MRR@10 | search p50 / p95 ms | index MB |",
@@ -82,4 +83,40 @@ def report_markdown(manifest: dict, results: dict[str, dict], answers: dict[str,
     for name, a in (answers or {}).items():
         lines += ["", f"## Answers: {name}", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.3f} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in a.items()]
+    if tests:
+        lines += ["", "## Against the default (hybrid), same questions", "",
+                  "Paired randomization test on per-question nDCG@10 (10,000 permutations; two-sided).", "",
+                  "| set / config | Δ nDCG@10 | p |", "|---|---|---|"]
+        lines += [f"| {key} | {t['delta_ndcg@10']:+.4f} | {t['p']:.4f} |" for key, t in tests.items()]
     return "\n".join(lines) + "\n"
+
+
+def trec_run(rows: list[dict], tag: str) -> str:
+    """TREC run lines (``qid Q0 doc rank score tag``) of per-question rows, for trec_eval or
+    ir-measures; the score falls with the rank.
+
+    >>> print(trec_run([{"id": "q1", "ranked": ["a", "b"], "gold": ["b"]}], "hybrid"), end="")
+    q1 Q0 a 1 10 hybrid
+    q1 Q0 b 2 9 hybrid
+    """
+    return "".join(f"{r['id']} Q0 {doc} {i} {10 - i + 1} {tag}\n" for r in rows for i, doc in enumerate(r["ranked"], 1))
+
+
+def trec_qrels(rows: list[dict]) -> str:
+    """TREC qrels lines (``qid 0 doc 1``) of the rows' gold articles."""
+    return "".join(f"{r['id']} 0 {g} 1\n" for r in rows for g in r["gold"])
+
+
+def significance(per_question: dict[str, dict[str, list[float]]], against: str = "hybrid") -> dict[str, dict]:
+    """For each set and configuration: mean nDCG@10 difference to ``against`` on the same
+    questions, and its paired randomization p-value."""
+    out = {}
+    for name, configs in per_question.items():
+        if against not in configs:
+            continue
+        for config, scores in configs.items():
+            if config != against:
+                base = configs[against]
+                out[f"{name}/{config}"] = {"delta_ndcg@10": round(sum(scores) / len(scores) - sum(base) / len(base), 4),
+                                           "p": round(paired_p(scores, base), 4)}
+    return out

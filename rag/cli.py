@@ -72,6 +72,20 @@ def _questions(question: str | None):
             yield line.strip()
 
 
+def _version(show: bool) -> None:
+    if show:
+        from rag import __version__
+
+        typer.echo(f"newsrag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    """Question answering with exact-quote citations over news articles, offline."""
+
+
 @app.command()
 def setup(
     llm: Annotated[bool, typer.Option(

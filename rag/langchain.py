@@ -1,4 +1,8 @@
-"""LangChain integration: the index as a ``BaseRetriever`` (``invoke``, LCEL chains).
+"""LangChain integration: the index as a ``BaseRetriever``, and its model as ``Embeddings``.
+
+``NewsEmbeddings`` gives the index's own model to LangChain with the right prompts (e5:
+``query: `` for questions, ``passage: `` for documents), so ``langchain_chroma.Chroma`` can
+search the project's collection directly (README, "LangChain").
 
 Example:
     >>> import rag                                                         # doctest: +SKIP
@@ -15,6 +19,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
@@ -38,3 +43,22 @@ class NewsRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [hit_to_document(h) for h in self.index.search(query, self.k, self.filters)]
+
+
+class NewsEmbeddings(Embeddings):
+    """The project's embedding model (``model``, default the settings' model, or a loaded
+    :class:`rag.models.Embedder`) as LangChain ``Embeddings``: L2-normalised, with its prompts."""
+
+    def __init__(self, model: str | None = None, embedder=None):
+        if embedder is None:
+            from rag.models import Embedder
+            from rag.settings import Settings
+
+            embedder = Embedder(model or Settings().model)
+        self.embedder = embedder
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embedder.embed_passages(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_queries([text])[0].tolist()

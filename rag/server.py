@@ -11,16 +11,41 @@ Example:
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from pydantic import BaseModel, Field
 
 from rag import __version__, service
 from rag.index import Index
-from rag.service import Query
+from rag.openai_api import openai_router
+from rag.service import AnswerOut, Query, SearchOut
 from ui.app import CSS, build_app
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    articles: int
+    chunks: int
+    sentences: int
+    model: str
+    dim: int | None
+    layout: str | None = Field(description="what the index stores (a new layout needs a rebuild)")
+    llm: bool
+
+
+def sse(event: str, data) -> str:
+    """One server-sent event, its data as JSON.
+
+    >>> sse("status", "searching")
+    'event: status\\ndata: "searching"\\n\\n'
+    """
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def _basic_auth(auth: tuple[str, str] | None):
@@ -62,28 +87,31 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
     def redoc():
         return get_redoc_html(openapi_url="/openapi.json", title="News QA API")
 
-    @app.post("/api/search")
+    @app.post("/api/search", response_model=SearchOut)
     def search(q: Query) -> dict:
         return service.search(index, q.question, q.k, q.filters())
 
-    @app.post("/api/ask")
-    def ask(q: Query) -> dict:
+    @app.post("/api/ask", response_model=AnswerOut, responses={200: {"content": {"text/event-stream": {}}, "description":
+              "with \"stream\": true, server-sent events: status, draft (unchecked LLM text), answer (AnswerOut)"}})
+    def ask(q: Query):
         history = [t.model_dump() for t in q.history] if q.history else None
         if q.mode == "llm" and llm is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                                 "mode 'llm' needs a language model: start the server with --llm-url")
-        ans = service.ask(index, q.question, max(q.k, service.ANSWER_K), q.filters(), history,
-                          llm if q.mode == "llm" else None)
-        return service.answer_json(ans)
+        args = (index, q.question, max(q.k, service.ANSWER_K), q.filters(), history, llm if q.mode == "llm" else None)
+        if q.stream:
+            return StreamingResponse((sse(e, d) for e, d in service.ask_events(*args)), media_type="text/event-stream")
+        return service.answer_json(service.ask(*args))
 
-    @app.get("/api/health")
+    @app.get("/api/health", response_model=HealthOut)
     def health() -> dict:
         articles, chunks = index.count()
         info = index.info
         return {"status": "ok", "version": __version__, "articles": articles, "chunks": chunks,
-                "model": info.model if info else index.settings.model, "dim": info.dim if info else None,
-                "llm": llm is not None}
+                "sentences": index.store.sentences.count(), "model": info.model if info else index.settings.model,
+                "dim": info.dim if info else None, "layout": info.layout if info else None, "llm": llm is not None}
 
+    app.include_router(openai_router(index, llm))
     return app
 
 

@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from typing import Literal
 
@@ -18,8 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rag.answer import Answer, Citation, answer
 from rag.hits import Filters, Hit
 
-HIT_FIELDS = ("rank", "score", "article_id", "chunk_id", "title", "source", "url", "date", "text")
-CITATION_FIELDS = ("n", "article_id", "chunk_id", "title", "source", "url", "date", "quote")
 ANSWER_K = 6  # passages an answer reads (more than a result list: evidence may sit lower)
 
 
@@ -59,6 +58,7 @@ class Query(BaseModel):
     date_to: date | None = None
     history: list[Turn] | None = Field(None, max_length=50, description="earlier turns of a chat")
     mode: Literal["extractive", "llm"] = Field("extractive", description="llm needs a configured LLM (ask only)")
+    stream: bool = Field(False, description="ask only: server-sent events (status, draft, answer)")
 
     @field_validator("question")
     @classmethod
@@ -82,19 +82,61 @@ def safe_url(url: str) -> str:
     return url if re.match(r"^https?://", url or "", re.I) else ""
 
 
+class HitOut(BaseModel):
+    """One passage of a search result."""
+
+    rank: int
+    score: float = Field(description="cosine similarity of passage and question (dense, 4 decimals)")
+    article_id: str
+    chunk_id: str = Field(description="<article id>::<n>")
+    title: str
+    source: str
+    url: str = Field(description="http(s) link, or empty")
+    date: str
+    text: str = Field(description="the passage, exactly as stored")
+
+
+class SearchOut(BaseModel):
+    question: str
+    results: list[HitOut]
+
+
+class CitationOut(BaseModel):
+    """One numbered source of an answer; ``quote`` occurs verbatim in the text of ``chunk_id``."""
+
+    n: int
+    article_id: str
+    chunk_id: str
+    title: str
+    source: str
+    url: str
+    date: str
+    quote: str
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str = Field(description="text with [n] markers")
+    abstained: bool = Field(description="true when the sources do not answer the question")
+    confident: bool
+    mode: Literal["extractive", "llm"]
+    invalid_citations: int = Field(description="citations an LLM wrote that did not match a passage (removed)")
+    citations: list[CitationOut]
+
+
 def hit_json(h: Hit) -> dict:
-    out = {k: (round(h.score, 4) if k == "score" else getattr(h, k)) for k in HIT_FIELDS}
-    return out | {"url": safe_url(h.url)}
+    fields = {k: getattr(h, k) for k in HitOut.model_fields}
+    return HitOut(**fields | {"score": round(h.score, 4), "url": safe_url(h.url)}).model_dump()
 
 
 def citation_json(c: Citation) -> dict:
-    return {k: getattr(c, k) for k in CITATION_FIELDS} | {"url": safe_url(c.url)}
+    return CitationOut(**{k: getattr(c, k) for k in CitationOut.model_fields} | {"url": safe_url(c.url)}).model_dump()
 
 
 def answer_json(a: Answer) -> dict:
-    return {"question": a.question, "answer": a.answer, "abstained": a.abstained, "confident": a.confident,
-            "mode": a.mode, "invalid_citations": a.invalid_citations,
-            "citations": [citation_json(c) for c in a.citations]}
+    return AnswerOut(question=a.question, answer=a.answer, abstained=a.abstained, confident=a.confident,
+                     mode=a.mode, invalid_citations=a.invalid_citations,
+                     citations=[citation_json(c) for c in a.citations]).model_dump()
 
 
 def search(index, question: str, k: int = 5, filters: Filters | None = None) -> dict:
@@ -110,3 +152,20 @@ def ask(index, question: str, k: int = ANSWER_K, filters: Filters | None = None,
 
         return generate(index, question, llm, k, filters, history)
     return answer(index, question, k, filters, history)
+
+
+def ask_events(index, question: str, k: int = ANSWER_K, filters: Filters | None = None,
+               history: list[dict] | None = None, llm=None) -> Iterator[tuple[str, str | dict]]:
+    """The answer as events: ``("status", text)``, then with ``llm`` ``("draft", text)`` as the
+    model writes (unchecked, for display as a draft), and last ``("answer", answer JSON)``, checked."""
+    yield "status", "searching the articles"
+    if llm is None:
+        yield "answer", answer_json(answer(index, question, k, filters, history))
+        return
+    from rag.generate import stream
+
+    for part in stream(index, question, llm, k, filters, history):
+        if isinstance(part, Answer):
+            yield "answer", answer_json(part)
+        else:
+            yield "draft", part

@@ -41,6 +41,21 @@ def test_quick_run_writes_report_and_gates_on_the_baseline(tmp_path, monkeypatch
     assert 0.5 < summary["xquad-ar-ar/bm25:raw"]["ndcg@10"] != summary["xquad-ar-ar/bm25"]["ndcg@10"]
     assert summary["xquad-en-ar/hybrid:raw"]["ndcg@10"] == summary["xquad-en-ar/hybrid"]["ndcg@10"]
     assert summary["xquad-ar-ar/hybrid"]["ndcg@10"] > 0.85 and summary["xquad-ar-ar/bm25"]["ndcg@10"] > 0.75
+    # The TREC files give the same figures through ir-measures (pytrec_eval's trec_eval code).
+    import ir_measures
+    from ir_measures import RR, R, nDCG
+
+    for name, config in (("xquad-ar-ar", "hybrid"), ("xquad-en-ar", "dense")):  # every question ranked
+        qrels = list(ir_measures.read_trec_qrels(str(out / "trec" / f"{name}.qrels")))
+        run = list(ir_measures.read_trec_run(str(out / "trec" / f"{name}.{config}.run")))
+        agg = ir_measures.calc_aggregate([nDCG @ 10, R @ 1, R @ 5, R @ 10, RR @ 10], qrels, run)
+        ours = summary[f"{name}/{config}"]
+        assert agg[nDCG @ 10] == pytest.approx(ours["ndcg@10"], abs=1e-9)
+        assert agg[RR @ 10] == pytest.approx(ours["mrr@10"], abs=1e-9)
+        assert [agg[R @ k] for k in (1, 5, 10)] == pytest.approx([ours[f"recall@{k}"] for k in (1, 5, 10)], abs=1e-9)
+    tests = json.loads((out / "significance.json").read_text())
+    assert 0 < tests["xquad-en-ar/dense"]["p"] <= 1 and tests["xquad-en-ar/dense"]["delta_ndcg@10"] < 0
+    assert "Paired randomization" in (out / "report.md").read_text()
     # The second set reused the first one's index (same paragraphs): only one was built.
     assert manifest["sets"]["xquad-ar"]["indexed_now"] == 0
     base.write_text(json.dumps({"xquad-ar-ar/hybrid": {"questions": 40, "ndcg@10": 0.5, "recall@10": 0.5}}))
@@ -63,3 +78,22 @@ def test_answer_metrics_on_a_small_set(news_index):
     assert summary["citation_validity"] == 1.0 and summary["gold_cited"] == 1.0
     assert summary["unanswerable_abstained"] == "1/1" and summary["wrong_abstentions"] == "0/2"
     assert rows[0]["answer_in_quotes"] and summary["followup_recall@5_condensed"] == 1.0
+
+
+def test_own_questions_over_own_articles(tmp_path, monkeypatch, shared):
+    from evals.cli import main
+
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path / "cache"))
+    qs = tmp_path / "mine.jsonl"
+    qs.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in [
+        {"question": "What did Russia say about the Gulf alliance?", "gold": ["seed-article.txt"],
+         "answer": "يشكك في إمكانية تنفيذ الفكرة الأميركية"},
+        {"question": "Who won the 2031 football world cup?", "gold": [], "answerable": False}]) + "\n")
+    out = tmp_path / "run"
+    assert main(["--questions", str(qs), "--corpus", str(shared / "corpus" / "seed-article.txt"),
+                 "--configs", "dense,hybrid", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["own-mine/hybrid"]["questions"] == 1 and summary["own-mine/hybrid"]["recall@10"] == 1.0
+    answers = summary["own-mine/answers-extractive"]
+    assert answers["answer_in_quotes"] == 1.0 and answers["unanswerable_abstained"] == "1/1"
+    assert (out / "trec" / "own-mine.hybrid.run").read_text().startswith("mine.jsonl#1 Q0 seed-article.txt 1 ")

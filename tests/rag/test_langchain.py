@@ -40,3 +40,18 @@ def test_retriever_against_a_chroma_server(tmp_path, embedder, ant_sample):
 
         client = chromadb.HttpClient(host="127.0.0.1", port=port)
         assert client.get_collection("news").count() == report.chunks
+
+
+def test_embeddings_let_langchain_chroma_search_the_projects_collection(news_db, embedder):
+    import chromadb
+    from langchain_chroma import Chroma
+
+    from rag.langchain import NewsEmbeddings
+
+    emb = NewsEmbeddings(embedder=embedder)
+    q, d = emb.embed_query(SEED_QUESTION), emb.embed_documents([SEED_QUESTION])[0]
+    assert len(q) == 384 and abs(sum(x * x for x in q) - 1) < 1e-4 and q != d  # query: and passage: prompts
+    store = Chroma(client=chromadb.PersistentClient(str(news_db / "chroma")), collection_name="news",
+                   embedding_function=emb)
+    docs = store.similarity_search(SEED_QUESTION, k=3)
+    assert docs[0].metadata["article_id"] == "seed-article.txt" and docs[0].page_content

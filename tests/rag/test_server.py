@@ -88,9 +88,33 @@ def test_article_links_other_than_http_never_leave_the_api(http):
     assert all(not c["url"].lower().startswith("javascript") for c in ans["citations"])
 
 
-def test_openapi_schema(http):
-    schema = http.get("/openapi.json").json()
-    assert {"/api/search", "/api/ask", "/api/health"} <= set(schema["paths"])
+def test_live_responses_match_the_published_schema(http):
+    from jsonschema import Draft202012Validator
+
+    spec = http.get("/openapi.json").json()
+    assert {"/api/search", "/api/ask", "/api/health", "/v1/chat/completions", "/v1/models"} <= set(spec["paths"])
+
+    def check(path, method, res):
+        ref = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "$ref" in ref, f"{path} publishes no response shape"
+        Draft202012Validator({**ref, "components": spec["components"]}).validate(res.json())
+
+    check("/api/search", "post", http.post("/api/search", json={"question": SEED_QUESTION, "k": 2}))
+    check("/api/ask", "post", http.post("/api/ask", json={"question": SEED_QUESTION}))
+    check("/api/health", "get", http.get("/api/health"))
+    check("/v1/chat/completions", "post", http.post("/v1/chat/completions", json={
+        "model": "newsrag", "messages": [{"role": "user", "content": SEED_QUESTION}]}))
+
+
+def test_ask_streams_status_then_the_checked_answer(http):
+    with http.stream("POST", "/api/ask", json={"question": SEED_QUESTION, "stream": True}) as res:
+        assert res.headers["content-type"].startswith("text/event-stream")
+        events = [line.split(": ", 1)[1] for line in res.iter_lines() if line.startswith("event: ")]
+    assert events[0] == "status" and events[-1] == "answer"
+    plain = http.post("/api/ask", json={"question": SEED_QUESTION}).json()
+    with http.stream("POST", "/api/ask", json={"question": SEED_QUESTION, "stream": True}) as res:
+        last = [json.loads(line[6:]) for line in res.iter_lines() if line.startswith("data: ")][-1]
+    assert last == plain
 
 
 def test_gradio_client(server):
