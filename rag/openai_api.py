@@ -24,8 +24,8 @@ import uuid
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from rag import service
@@ -89,21 +89,35 @@ class ChatCompletionOut(BaseModel):
     abstained: bool = Field(description="extension: true when the sources do not answer")
 
 
+class Refused(Exception):
+    """A request this endpoint cannot answer, reported in OpenAI's error shape."""
+
+    def __init__(self, code: int, message: str, param: str | None = None):
+        super().__init__(message)
+        self.code, self.param = code, param
+
+    def response(self) -> JSONResponse:
+        kind = "not_found_error" if self.code == 404 else "invalid_request_error"
+        return JSONResponse({"error": {"message": str(self), "type": kind, "param": self.param, "code": None}},
+                            status_code=self.code)
+
+
 def _query(req: ChatRequest, llm) -> tuple[service.Query, object]:
     """The /api query for a chat request, and the LLM to write with (None: extractive)."""
     if req.model not in MODELS or (req.model == "newsrag-llm" and llm is None):
         offered = [m for m in MODELS if m == "newsrag" or llm is not None]
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"model {req.model!r} not offered here; use one of {offered}")
+        raise Refused(status.HTTP_404_NOT_FOUND, f"model {req.model!r} is not offered here; use one of {offered}",
+                      "model")
     turns = [m for m in req.messages if m.role in ("user", "assistant")]
     if not turns or turns[-1].role != "user":
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "the last message must be the user's question")
+        raise Refused(422, "the last message must be the user's question", "messages")
     try:
         q = service.Query(question=turns[-1].text(), history=[{"role": t.role, "content": t.text()} for t in turns[:-1]],
                           **req.rag.model_dump())
     except ValidationError as e:
         err = e.errors()[0]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        field = ".".join(map(str, err["loc"]))
+        raise Refused(422, f"{field}: {err['msg']}", field) from None
     return q, llm if req.model == "newsrag-llm" else None
 
 
@@ -127,7 +141,10 @@ def openai_router(index, llm=None) -> APIRouter:
                  responses={200: {"content": {"text/event-stream": {}},
                                   "description": "with stream: chat.completion.chunk events, then [DONE]"}})
     def chat(req: ChatRequest):
-        q, writer = _query(req, llm)
+        try:
+            q, writer = _query(req, llm)
+        except Refused as e:
+            return e.response()
         cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
         args = (index, q.question, q.k, q.filters(), [t.model_dump() for t in q.history or []] or None, writer)
         if not req.stream:

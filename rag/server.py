@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import secrets
 
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
@@ -75,6 +76,12 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
                   description="Cited answers and passage search over the indexed news articles.",
                   docs_url=None, redoc_url=None, openapi_url=None)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Where and what, never the input echoed back: it may not even be encodable (a lone surrogate).
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
     @app.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict:
         return app.openapi()
@@ -96,7 +103,7 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
     def ask(q: Query):
         history = [t.model_dump() for t in q.history] if q.history else None
         if q.mode == "llm" and llm is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+            raise HTTPException(422,
                                 "mode 'llm' needs a language model: start the server with --llm-url")
         args = (index, q.question, max(q.k, service.ANSWER_K), q.filters(), history, llm if q.mode == "llm" else None)
         if q.stream:

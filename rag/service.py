@@ -22,23 +22,9 @@ from rag.hits import Filters, Hit
 ANSWER_K = 6  # passages an answer reads (more than a result list: evidence may sit lower)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _text(v: str) -> str:
-    if _SURROGATE.search(v):  # JSON can carry them, UTF-8 cannot: refuse here, not with a 500 later
-        raise ValueError("contains a lone UTF-16 surrogate (invalid Unicode); send valid UTF-8 text")
-    return v
-
-
 class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=20_000)
-
-    @field_validator("content")
-    @classmethod
-    def _valid(cls, v: str) -> str:
-        return _text(v)
 
 
 class Query(BaseModel):
@@ -65,7 +51,7 @@ class Query(BaseModel):
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("question is blank")
-        return _text(v.strip())
+        return v.strip()
 
     def filters(self) -> Filters:
         return Filters(sources=tuple(self.sources or ()),

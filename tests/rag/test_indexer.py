@@ -160,3 +160,13 @@ def test_work_is_committed_batch_by_batch_so_a_kill_keeps_what_was_done(tmp_path
     with Index.open(Settings(db=tmp_path / "db"), embedder=embedder) as ix:
         assert ix.count() == (8, 8)  # two batches of four were kept
         assert ix.ingest([src], progress=False).articles == 4  # and the run resumes with the rest
+
+
+def test_a_link_loop_given_as_a_path_is_reported_and_the_rest_indexed(index, tmp_path):
+    src = tmp_path / "news.jsonl"
+    write(src, [rec(0, "نص عن الميزانية الجديدة في العاصمة.")])
+    loop = tmp_path / "loop.jsonl"
+    loop.symlink_to(loop)
+    rep = index.ingest([src, loop], progress=False)  # a full run: pruning looks at every path given
+    assert (rep.articles, rep.failed) == (1, 1) and "no such file" in rep.problems[0].message
+    assert [cid for cid, _ in index.store.lexical.search("الميزانية")] == ["a0::0"]  # BM25 rebuilt

@@ -51,7 +51,8 @@ def test_embeddings_let_langchain_chroma_search_the_projects_collection(news_db,
     emb = NewsEmbeddings(embedder=embedder)
     q, d = emb.embed_query(SEED_QUESTION), emb.embed_documents([SEED_QUESTION])[0]
     assert len(q) == 384 and abs(sum(x * x for x in q) - 1) < 1e-4 and q != d  # query: and passage: prompts
-    store = Chroma(client=chromadb.PersistentClient(str(news_db / "chroma")), collection_name="news",
-                   embedding_function=emb)
+    client = chromadb.PersistentClient(str(news_db / "chroma"),  # the settings rag uses: one client per process
+                                       settings=chromadb.config.Settings(anonymized_telemetry=False))
+    store = Chroma(client=client, collection_name="news", embedding_function=emb)
     docs = store.similarity_search(SEED_QUESTION, k=3)
     assert docs[0].metadata["article_id"] == "seed-article.txt" and docs[0].page_content
