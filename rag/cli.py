@@ -229,7 +229,7 @@ def check(
 ) -> None:
     """Compare the vectors with the manifest (after a crash, say); exit 1 if anything disagrees and was not repaired."""
     with _open(_settings(db=db)) as index:
-        found = index.store.check(repair)
+        found = index.check(repair)
     typer.echo(json.dumps({k: len(v) for k, v in found.items()} | {"repaired": repair}, indent=2))
     for kind, ids in found.items():
         for x in ids[:20]:

@@ -103,6 +103,10 @@ class Index:
         """Delete articles and their chunks; returns how many were indexed."""
         return self._indexer.remove(article_ids)
 
+    def check(self, repair: bool = False) -> dict[str, list[str]]:
+        """Rows that disagree with the manifest (after a crash); ``repair`` mends them."""
+        return self._indexer.check(repair)
+
     # -- reading -------------------------------------------------------------------------
     def search(self, question: str, k: int = 5, filters: Filters | None = None, recipe: Recipe = RESULTS,
                vector=None) -> list[Hit]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rag.chunk import CHUNKER_VERSION, chunk_text, embedded_text
 from rag.hits import date_int
-from rag.ids import chunk_id, sentence_id, vector_sentences
+from rag.ids import chunk_id, sentence_id, sentence_ids, vector_sentences
 from rag.readers import Article, FileResult, Problem, list_files, read_paths
 from rag.store import Store
 from rag.text import NORMALIZATION_VERSION
@@ -61,6 +61,25 @@ class Indexer:
         if n:
             self.store.rebuild_lexical()
         return n
+
+    def check(self, repair: bool = False) -> dict[str, list[str]]:
+        """What disagrees with the manifest: chunks no article lists, sentences no stored chunk
+        text has, articles missing chunks or sentences. With ``repair`` the orphans are deleted
+        and the incomplete articles dropped (the next ingest adds them again)."""
+        expected = {chunk_id(aid, i): aid for aid, n in self.store.manifest.chunk_counts().items() for i in range(n)}
+        have = dict(zip(*self.store.texts()))
+        sids = set(self.store.sentences.get(include=[])["ids"])
+        wanted = {sid: cid for cid, text in have.items() if cid in expected for sid in sentence_ids([(cid, text)])}
+        found = {"orphan_chunks": sorted(set(have) - set(expected)),
+                 "orphan_sentences": sorted(sids - set(wanted)),
+                 "incomplete_articles": sorted({expected[c] for c in set(expected) - set(have)}
+                                               | {expected[wanted[s]] for s in set(wanted) - sids})}
+        if repair and any(found.values()):
+            self.store.delete_rows(found["orphan_chunks"], found["orphan_sentences"])
+            self.store.delete(found["incomplete_articles"])
+            self.store.recount_means()
+            self.store.rebuild_lexical()
+        return found
 
     def ingest(self, paths: Iterable[str | Path], limit: int | None = None, progress: bool = True,
                on_problem=None) -> IngestReport:

@@ -236,29 +236,11 @@ class Store:
         self.manifest.commit()
         return n
 
-    def check(self, repair: bool = False) -> dict[str, list[str]]:
-        """What disagrees with the manifest: chunks no article lists, sentences no stored chunk
-        text has, articles missing chunks or sentences. With ``repair`` the orphans are deleted
-        and the incomplete articles dropped (the next ingest adds them again)."""
-        expected = {chunk_id(aid, i): aid for aid, n in self.manifest.chunk_counts().items() for i in range(n)}
-        have = dict(zip(*self.texts()))
-        sids = set(self.sentences.get(include=[])["ids"])
-        wanted = {sid: cid for cid, text in have.items() if cid in expected for sid in sentence_ids([(cid, text)])}
-        found = {"orphan_chunks": sorted(set(have) - set(expected)),
-                 "orphan_sentences": sorted(sids - set(wanted)),
-                 "incomplete_articles": sorted({expected[c] for c in set(expected) - set(have)}
-                                               | {expected[wanted[s]] for s in set(wanted) - sids})}
-        if repair and any(found.values()):
-            for col, ids in ((self.chunks, found["orphan_chunks"]), (self.sentences, found["orphan_sentences"])):
-                for i in range(0, len(ids), WRITE_BATCH):
-                    col.delete(ids=ids[i:i + WRITE_BATCH])
-            self.delete(found["incomplete_articles"])
-            for name in ("chunks", "sentences"):  # recounted from the vectors on next use
-                self.manifest.put_sums(name, -1, 0.0)
-            self.manifest.commit()
-            self._means = None
-            self.rebuild_lexical()
-        return found
+    def delete_rows(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
+        """Delete chunk and sentence rows no article owns (what a crash left behind)."""
+        for col, ids in ((self.chunks, chunk_ids), (self.sentences, sentence_ids)):
+            for i in range(0, len(ids), WRITE_BATCH):
+                col.delete(ids=ids[i:i + WRITE_BATCH])
 
     # -- running means (hub correction) --------------------------------------------------
     @property
@@ -279,6 +261,13 @@ class Store:
                 means[name] = (np.asarray(total) / max(n, 1)).astype(np.float32)
             self._means = means
         return self._means
+
+    def recount_means(self) -> None:
+        """Forget the running sums: they are recounted from the stored vectors on next use."""
+        for name in ("chunks", "sentences"):
+            self.manifest.put_sums(name, -1, 0.0)
+        self.manifest.commit()
+        self._means = None
 
     def _add_to_means(self, name: str, vectors, sign: int = 1) -> None:
         """Add (or with ``sign=-1`` take away) vectors from the running sums; committed by the caller."""

@@ -98,10 +98,10 @@ def test_a_crash_inside_a_write_leaves_nothing_stale_and_check_repairs_orphans(t
         assert "rag check --repair" in capsys.readouterr().err  # said at open
         assert ix.ingest([src], progress=False).articles == 1
         assert ix.passages(["a0::0"]) == {"a0::0": "نص قصير جديد عن الميزانية."}  # new text, not the old
-        found = ix.store.check()
+        found = ix.check()
         assert len(found["orphan_chunks"]) == n_old - 1 and found["orphan_sentences"]
-        ix.store.check(repair=True)
-        assert ix.store.check() == {"orphan_chunks": [], "orphan_sentences": [], "incomplete_articles": []}
+        ix.check(repair=True)
+        assert ix.check() == {"orphan_chunks": [], "orphan_sentences": [], "incomplete_articles": []}
         assert chunk_ids(ix) == ["a0::0"] and ix.count() == (1, 1)
         assert ix.search("الميزانية", k=1)[0].text == "نص قصير جديد عن الميزانية."
 
