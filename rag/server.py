@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from rag import __version__, service
 from rag.index import Index
-from rag.openai_api import openai_router
+from rag.openai_api import Refused, openai_router
 from rag.service import AnswerOut, Query, SearchOut
 from ui.app import CSS, build_app
 
@@ -80,6 +80,9 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Where and what, never the input echoed back: it may not even be encodable (a lone surrogate).
         errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        if request.url.path.startswith("/v1/"):  # OpenAI clients read {"error": {"message"}} only
+            field = ".".join(map(str, errors[0]["loc"][1:]))
+            return Refused(422, f"{field}: {errors[0]['msg']}", field).response()
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.get("/openapi.json", include_in_schema=False)
