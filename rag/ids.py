@@ -1,4 +1,5 @@
-"""Id formats, in one place: chunk ids ``<article id>::<n>``, sentence ids ``<chunk id>#<start>``.
+"""Id formats, in one place: chunk ids ``<article id>::<n>``, sentence ids ``<chunk id>#<start>``,
+and the ids of records that bring none, ``<file>#<n>`` (the n-th line or list item).
 
 A sentence id is derived from its chunk's text (the offset of the sentence in the chunk), so
 sentence vectors are found and deleted by id, never by a ``where`` scan, and a sentence id
@@ -15,6 +16,10 @@ from __future__ import annotations
 
 from rag.text import sentence_spans
 from rag.tuning import TUNING
+
+
+def record_id(file: str, n: int) -> str:
+    return f"{file}#{n}"
 
 
 def chunk_id(article_id: str, n: int) -> str:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rag.ids import record_id
 from rag.text import sentence_spans
 
 SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
@@ -152,7 +153,7 @@ def read_file(path: Path, root: Path) -> Iterator[Article | Problem]:
             return
         records = data if isinstance(data, list) else [data]
         for i, rec in enumerate(records):
-            yield _from_record(rec, name, 0, f"{rel}#{i}" if len(records) > 1 else rel)
+            yield _from_record(rec, name, 0, record_id(rel, i) if len(records) > 1 else rel)
     else:
         yield _from_text(text, name, rel)
 
@@ -178,7 +179,7 @@ def _read_jsonl(path: Path, name: str, rel: str) -> Iterator[Article | Problem]:
                 except json.JSONDecodeError as e:
                     yield Problem(name, lineno, f"broken JSON: {e.msg} at column {e.colno} (fix or remove the line)")
                     continue
-                yield _from_record(rec, name, lineno, f"{rel}#{lineno}")
+                yield _from_record(rec, name, lineno, record_id(rel, lineno))
     except (OSError, EOFError, zlib.error) as e:
         yield Problem(name, lineno + 1, f"cannot read further ({e}): the file is cut short or corrupt; the "
                                         f"{records} lines before were read. Re-create it (gzip -t tests a .gz).")
