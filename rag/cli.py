@@ -62,6 +62,36 @@ def _open(settings: Settings, rebuild: bool = False):
         raise typer.Exit(2) from None
 
 
+def _reader(settings: Settings):
+    """(the open index, None), or (None, the URL of the `rag serve` that owns it)."""
+    from rag.index import Index
+    from rag.store import IndexServed, IndexUnavailable
+
+    try:
+        return Index.open(settings), None
+    except IndexServed as e:
+        typer.echo(f"note: asking the server that owns {settings.db}: {e.url}", err=True)
+        return None, e.url
+    except IndexUnavailable as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _post(url: str, path: str, body: dict, settings: Settings) -> dict:
+    """``body`` posted to the server's JSON API; its refusal is printed as an error."""
+    import httpx
+
+    try:
+        res = httpx.post(url + path, json=body, auth=settings.credentials, timeout=settings.llm_timeout + 60)
+    except httpx.HTTPError as e:
+        typer.echo(f"error: the server at {url} did not answer ({type(e).__name__}); is it still running?", err=True)
+        raise typer.Exit(2) from None
+    if res.status_code != 200:
+        typer.echo(f"error: the server at {url} refused the request ({res.status_code}): {res.text[:300]}", err=True)
+        raise typer.Exit(2)
+    return res.json()
+
+
 def _questions(question: str | None):
     """The argument, or one question per line of standard input."""
     if question is not None:
@@ -156,18 +186,25 @@ def search(
     rerank: RerankOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print the passages ranked for a question."""
+    """Print the passages ranked for a question (through `rag serve` when it owns the index)."""
     from rag.service import search as search_json
     from rag.text import visible
 
-    with _open(_settings(db=db, rerank_model=rerank)) as index:
+    settings = _settings(db=db, rerank_model=rerank)
+    index, url = _reader(settings)
+    try:
         for q in _questions(question):
+            data = _post(url, "api/search", {"question": q, "k": k}, settings) if url else search_json(index, q, k)
             if as_json or question is None:
-                typer.echo(json.dumps(search_json(index, q, k), ensure_ascii=False))
+                typer.echo(json.dumps(data, ensure_ascii=False))
                 continue
-            for h in index.search(q, k):
-                meta = ", ".join(x for x in (h.source, h.date, h.url) if x)
-                typer.echo(visible(f"{h.rank}. [{h.score:.3f}] {h.title} ({meta})\n   {h.chunk_id}\n   {h.text}\n"))
+            for r in data["results"]:
+                meta = ", ".join(x for x in (r["source"], r["date"], r["url"]) if x)
+                typer.echo(visible(f"{r['rank']}. [{r['score']:.3f}] {r['title']} ({meta})\n   {r['chunk_id']}\n"
+                                   f"   {r['text']}\n"))
+    finally:
+        if index is not None:
+            index.close()
 
 
 @app.command()
@@ -179,29 +216,35 @@ def ask(
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
 ) -> None:
-    """Answer with numbered citations quoted exactly from the articles (LLM-written with --llm-url)."""
+    """Answer with numbered citations quoted exactly from the articles (LLM-written with --llm-url;
+    through `rag serve` when it owns the index)."""
     from rag.outlets import outlet_name
     from rag.service import answer_json
     from rag.service import ask as cited_answer
     from rag.text import visible
 
     settings = _settings(db=db, rerank_model=rerank, llm_url=llm_url, llm_model=llm_model)
-    llm = _llm(settings)
-    with _open(settings) as index:
+    index, url = _reader(settings)
+    llm = None if url else _llm(settings)
+    try:
         for q in _questions(question):
-            ans = cited_answer(index, q, llm=llm)
+            ans = None if url else cited_answer(index, q, llm=llm)
+            data = _post(url, "api/ask", {"question": q, "mode": "llm" if settings.llm_url else "extractive"},
+                         settings) if url else answer_json(ans)
             if as_json or question is None:
-                typer.echo(json.dumps(answer_json(ans), ensure_ascii=False))
+                typer.echo(json.dumps(data, ensure_ascii=False))
                 continue
-            typer.echo(visible(ans.answer + "\n"))
-            if ans.citations:
+            typer.echo(visible(data["answer"] + "\n"))
+            if data["citations"]:
                 typer.echo("Sources:")
-            for c in ans.citations:
-                meta = ", ".join(x for x in (outlet_name(c.source), c.date, c.url) if x)
-                typer.echo(visible(f"[{c.n}] {c.title} ({meta})\n    “{c.quote}”"))
-            if ans.abstained:
-                for h in ans.passages[:3]:
-                    typer.echo(visible(f"- [{h.score:.3f}] {h.title}: {h.text[:160]}…"))
+            for c in data["citations"]:
+                meta = ", ".join(x for x in (outlet_name(c["source"]), c["date"], c["url"]) if x)
+                typer.echo(visible(f"[{c['n']}] {c['title']} ({meta})\n    “{c['quote']}”"))
+            for h in ans.passages[:3] if ans is not None and ans.abstained else ():
+                typer.echo(visible(f"- [{h.score:.3f}] {h.title}: {h.text[:160]}…"))
+    finally:
+        if index is not None:
+            index.close()
 
 
 @app.command()

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import secrets
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -25,6 +26,7 @@ from rag import __version__, service
 from rag.index import Index
 from rag.openai_api import Refused, openai_router
 from rag.service import AnswerOut, Query, SearchOut
+from rag.store import SERVED
 from ui.app import CSS, build_app
 
 
@@ -139,5 +141,11 @@ def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, st
     import uvicorn
 
     app = create_app(index, auth, llm)
-    print(f"chat UI on http://{host}:{port}/  ·  API docs on http://{host}:{port}/docs", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    print(f"chat UI on {url}  ·  API docs on {url}docs", flush=True)
+    served = index.path / SERVED  # tells other `rag` commands on this index where to ask
+    served.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        served.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import fcntl
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -34,8 +35,19 @@ LAYOUT = "chunks+sentences-1"  # what the index stores; another layout needs a r
 WRITE_BATCH = 4000  # rows per Chroma add (its limit is a little above 5000)
 
 
+SERVED = ".served"  # written by `rag serve` beside the lock: where the owner of the index answers
+
+
 class IndexUnavailable(RuntimeError):
     """The index cannot be used as asked; the message says what to do."""
+
+
+class IndexServed(IndexUnavailable):
+    """Another process owns the index and serves it at ``url``: ask there."""
+
+    def __init__(self, message: str, url: str):
+        super().__init__(message)
+        self.url = url
 
 
 class IndexInfo(BaseModel):
@@ -65,9 +77,16 @@ class Store:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
+            served = self.path / SERVED
+            if served.exists():
+                url = json.loads(served.read_text())["url"]
+                raise IndexServed(
+                    f"index {self.path} is served by `rag serve` at {url}: `rag ask` and `rag search` go "
+                    f"through it, the API is at {url}docs; to ingest, stop it and run `rag ingest`, or restart "
+                    f"it with `rag serve --ingest PATH`.", url) from None
             raise IndexUnavailable(
-                f"index {self.path} is open in another process (a running 'rag serve'?). "
-                "Stop it first: one process owns an embedded Chroma directory.") from None
+                f"index {self.path} is open in another process. Stop it first: one process owns an embedded "
+                "Chroma directory (or use a Chroma server: RAG_CHROMA_URL).") from None
         if rebuild:
             (self.path / "rag.json").unlink(missing_ok=True)
             shutil.rmtree(self.path / "bm25", ignore_errors=True)

@@ -165,3 +165,20 @@ def test_follow_up_uses_the_history(http):
     ans = http.post("/api/ask", json=body).json()
     assert ans["question"] == body["question"] and not ans["abstained"]
     assert ans["citations"][0]["article_id"] == "SK-internationalNews-1702-20180522"
+
+
+def test_cli_on_a_served_index_goes_through_the_server_or_says_how(server, news_db):
+    import subprocess
+    import sys
+
+    def rag(*args):
+        return subprocess.run([sys.executable, "-m", "rag.cli", *args, "--db", str(news_db)], capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+
+    asked = rag("ask", SEED_QUESTION)
+    assert asked.returncode == 0 and SEED_DOUBT in asked.stdout and server in asked.stderr
+    found = json.loads(rag("search", "Karachi heat wave", "-k", "2", "--json").stdout)
+    assert found["results"][0]["article_id"] == "SK-internationalNews-1702-20180522"
+    ingest = rag("ingest", str(news_db / "nothing.jsonl"))
+    assert ingest.returncode == 2 and server in ingest.stderr and "--ingest" in ingest.stderr
+    assert "Traceback" not in ingest.stderr
