@@ -65,7 +65,7 @@ def _open(settings: Settings, rebuild: bool = False):
 def _reader(settings: Settings):
     """(the open index, None), or (None, the URL of the `rag serve` that owns it)."""
     from rag.index import Index
-    from rag.store import IndexServed, IndexUnavailable
+    from rag.lock import IndexServed, IndexUnavailable
 
     try:
         return Index.open(settings), None

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from rag.hits import Filters, Hit
 from rag.indexer import Indexer, IngestReport
+from rag.lock import IndexUnavailable
 from rag.models import Embedder
 from rag.recipes import RESULTS, Recipe
 from rag.rerank import Reranker
 from rag.search import Searcher
 from rag.settings import Settings
-from rag.store import IndexInfo, IndexUnavailable, Store
+from rag.store import IndexInfo, Store
 
 __all__ = ["Index", "IndexUnavailable", "Models"]
 

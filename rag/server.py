@@ -12,7 +12,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -26,7 +25,6 @@ from rag import __version__, service
 from rag.index import Index
 from rag.openai_api import Refused, openai_router
 from rag.service import AnswerOut, Query, SearchOut
-from rag.store import SERVED
 from ui.app import CSS, build_app
 
 
@@ -143,9 +141,5 @@ def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, st
     app = create_app(index, auth, llm)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     print(f"chat UI on {url}  ·  API docs on {url}docs", flush=True)
-    served = index.path / SERVED  # tells other `rag` commands on this index where to ask
-    served.write_text(json.dumps({"url": url, "pid": os.getpid()}))
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    finally:
-        served.unlink(missing_ok=True)
+    index.store.lock.announce(url)  # other `rag` commands on this index ask here
+    uvicorn.run(app, host=host, port=port, log_level="warning")

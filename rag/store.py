@@ -12,8 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import fcntl
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -25,6 +23,7 @@ from rag.chunk import CHUNKER_VERSION
 from rag.hits import Filters, Hit
 from rag.ids import chunk_id, sentence_ids
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
+from rag.lock import DirectoryLock, IndexUnavailable
 from rag.manifest import Manifest
 from rag.names import text_keys
 from rag.settings import Settings
@@ -33,21 +32,6 @@ from rag.tuning import TUNING
 
 LAYOUT = "chunks+sentences-1"  # what the index stores; another layout needs a rebuild
 WRITE_BATCH = 4000  # rows per Chroma add (its limit is a little above 5000)
-
-
-SERVED = ".served"  # written by `rag serve` beside the lock: where the owner of the index answers
-
-
-class IndexUnavailable(RuntimeError):
-    """The index cannot be used as asked; the message says what to do."""
-
-
-class IndexServed(IndexUnavailable):
-    """Another process owns the index and serves it at ``url``: ask there."""
-
-    def __init__(self, message: str, url: str):
-        super().__init__(message)
-        self.url = url
 
 
 class IndexInfo(BaseModel):
@@ -72,21 +56,7 @@ class Store:
         self._means: dict[str, np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
         self.path.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.path / ".lock", "a+")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.close()
-            served = self.path / SERVED
-            if served.exists():
-                url = json.loads(served.read_text())["url"]
-                raise IndexServed(
-                    f"index {self.path} is served by `rag serve` at {url}: `rag ask` and `rag search` go "
-                    f"through it, the API is at {url}docs; to ingest, stop it and run `rag ingest`, or restart "
-                    f"it with `rag serve --ingest PATH`.", url) from None
-            raise IndexUnavailable(
-                f"index {self.path} is open in another process. Stop it first: one process owns an embedded "
-                "Chroma directory (or use a Chroma server: RAG_CHROMA_URL).") from None
+        self.lock = DirectoryLock(self.path)
         if rebuild:
             (self.path / "rag.json").unlink(missing_ok=True)
             shutil.rmtree(self.path / "bm25", ignore_errors=True)
@@ -114,9 +84,7 @@ class Store:
         if getattr(self, "manifest", None) is not None:
             self.manifest.close()
             self.manifest = None
-        if not self._lock.closed:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+        self.lock.release()
 
     def _searchable(self, name: str):
         """The collection with :attr:`Tuning.ef_search`; older ones get that search breadth (the one
