@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import subprocess
@@ -87,8 +88,9 @@ def run(
         except (OSError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from None
-        SETS[own_set.name] = lambda limit=None: own_set
-        sets = own_set.name
+        wanted = [(own_set.name, lambda: own_set)]
+    else:
+        wanted = [(name, functools.partial(SETS[name], limit=limit)) for name in sets.split(",")]
     out.mkdir(parents=True, exist_ok=True)
     settings_kw = {"model": model}
     manifest = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "code_version": _git_version(),
@@ -111,8 +113,8 @@ def run(
     per_question: dict[str, dict[str, list[float]]] = {}  # set → config → nDCG@10 per question
     (out / "trec").mkdir(exist_ok=True)
     with open(out / "questions.jsonl", "w", encoding="utf-8") as per_q:
-        for name in sets.split(","):
-            es = SETS[name](limit=limit)
+        for name, load in wanted:
+            es = load()
             index, facts = build_index(es, settings_kw, embedder, reranker)
             embedder = index.embedder  # load the model once for all sets
             try:
@@ -123,6 +125,8 @@ def run(
                     embed_ms.append((time.perf_counter() - t0) * 1000)
                 facts["query_embed_ms_p50"] = round(percentile(embed_ms, 50), 1)
                 facts["query_embed_ms_p95"] = round(percentile(embed_ms, 95), 1)
+                answerable = [{"id": q.id, "gold": q.gold} for q in es.questions if q.gold]
+                (out / "trec" / f"{es.name}.qrels").write_text(trec_qrels(answerable))
                 for config in configs.split(","):
                     t0 = time.perf_counter()
                     rows, summary = evaluate(es, index, config, qvecs)
@@ -135,7 +139,6 @@ def run(
                     curves[f"{es.name}/{config}"] = recall_curve(rows)
                     per_question.setdefault(es.name, {})[config] = [ndcg_at_k(r["ranked"], set(r["gold"])) for r in rows]
                     (out / "trec" / f"{es.name}.{config}.run").write_text(trec_run(rows, config))
-                    (out / "trec" / f"{es.name}.qrels").write_text(trec_qrels(rows))
                     for row in rows:
                         per_q.write(json.dumps(row, ensure_ascii=False) + "\n")
                 if es.paths or any(q.kind != "factoid" for q in es.questions):  # sets with answers to check

@@ -195,8 +195,7 @@ class Indexer:
 
 def _clash(article: Article, indexed_from: str | None) -> Problem | None:
     """Another file still on disk already holds this id: overwriting its article would lose it."""
-    here = os.path.realpath(article.origin)
-    if indexed_from is None or indexed_from == here or not os.path.exists(indexed_from):
+    if indexed_from is None or indexed_from == os.path.realpath(article.origin) or not os.path.exists(indexed_from):
         return None
     return Problem(article.origin, article.line,
                    f"article id {article.id!r} is already indexed from {indexed_from}; give each record its own "

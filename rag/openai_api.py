@@ -115,9 +115,8 @@ def _query(req: ChatRequest, llm) -> tuple[service.Query, object]:
         q = service.Query(question=turns[-1].text(), history=[{"role": t.role, "content": t.text()} for t in turns[:-1]],
                           **req.rag.model_dump())
     except ValidationError as e:
-        err = e.errors()[0]
-        field = ".".join(map(str, err["loc"]))
-        raise Refused(422, f"{field}: {err['msg']}", field) from None
+        field, message = service.first_error(e.errors())
+        raise Refused(422, message, field) from None
     return q, llm if req.model == "newsrag-llm" else None
 
 

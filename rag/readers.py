@@ -31,6 +31,8 @@ from rag.text import sentence_spans
 SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
 META_FIELDS = ("abstract", "source", "url", "date", "category", "author")
 _TITLE_MAX = 90
+EMPTY = "empty file (nothing to index: remove it or add an article)"
+BINARY = "binary file (NUL bytes), not UTF-8 text: give .txt, .md, .json or .jsonl files"
 # Trailing "source" lines as news sites print them: "المصدر: …" / "Source: …".
 _SOURCE_LINE = re.compile(r"^\s*(?:المصدر|المصادر|source)\s*[:：]\s*(.{2,80}?)\s*$", re.I)
 
@@ -134,10 +136,10 @@ def read_file(path: Path, root: Path) -> Iterator[Article | Problem]:
         yield Problem(name, 0, f"cannot read: {e.strerror or e}")
         return
     if not raw.strip():
-        yield Problem(name, 0, "empty file (nothing to index: remove it or add an article)")
+        yield Problem(name, 0, EMPTY)
         return
     if b"\x00" in raw[:4096]:
-        yield Problem(name, 0, "binary file (NUL bytes), not UTF-8 text: give .txt, .md, .json or .jsonl files")
+        yield Problem(name, 0, BINARY)
         return
     try:
         text = raw.decode("utf-8-sig")
@@ -165,7 +167,7 @@ def _read_jsonl(path: Path, name: str, rel: str) -> Iterator[Article | Problem]:
         with (gzip.open if name.endswith(".gz") else open)(path, "rb") as fh:
             for lineno, line in enumerate(fh, 1):
                 if lineno == 1 and b"\x00" in line[:4096]:
-                    yield Problem(name, 0, "binary file (NUL bytes), not UTF-8 text: give .txt, .md, .json or .jsonl files")
+                    yield Problem(name, 0, BINARY)
                     return
                 if not line.strip():
                     continue
@@ -185,7 +187,7 @@ def _read_jsonl(path: Path, name: str, rel: str) -> Iterator[Article | Problem]:
                                         f"{records} lines before were read. Re-create it (gzip -t tests a .gz).")
         return
     if not records:
-        yield Problem(name, 0, "empty file (nothing to index: remove it or add an article)")
+        yield Problem(name, 0, EMPTY)
 
 
 def _from_record(rec: object, name: str, lineno: int, fallback_id: str) -> Article | Problem:

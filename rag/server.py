@@ -81,8 +81,8 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
         # Where and what, never the input echoed back: it may not even be encodable (a lone surrogate).
         errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
         if request.url.path.startswith("/v1/"):  # OpenAI clients read {"error": {"message"}} only
-            field = ".".join(map(str, errors[0]["loc"][1:]))
-            return Refused(422, f"{field}: {errors[0]['msg']}", field).response()
+            field, message = service.first_error(errors, skip=1)
+            return Refused(422, message, field).response()
         return JSONResponse({"detail": errors}, status_code=422)
 
     @app.get("/openapi.json", include_in_schema=False)

@@ -59,6 +59,17 @@ class Query(BaseModel):
                        date_to=self.date_to.isoformat() if self.date_to else None)
 
 
+def first_error(errors: list[dict], skip: int = 0) -> tuple[str, str]:
+    """(field, "field: what is wrong") of the first of pydantic ``errors`` (``skip`` leading
+    parts of its location, e.g. FastAPI's ``body``); the input itself is never repeated.
+
+    >>> first_error([{"loc": ("body", "rag", "k"), "msg": "Input should be greater than or equal to 1"}], skip=1)
+    ('rag.k', 'rag.k: Input should be greater than or equal to 1')
+    """
+    field = ".".join(map(str, errors[0]["loc"][skip:]))
+    return field, f"{field}: {errors[0]['msg']}"
+
+
 def safe_url(url: str) -> str:
     """Only http(s) links leave the index: a ``javascript:`` URL from an article is dropped.
 
@@ -146,7 +157,7 @@ def ask_events(index, question: str, k: int = ANSWER_K, filters: Filters | None 
     model writes (unchecked, for display as a draft), and last ``("answer", answer JSON)``, checked."""
     yield "status", "searching the articles"
     if llm is None:
-        yield "answer", answer_json(answer(index, question, k, filters, history))
+        yield "answer", answer_json(ask(index, question, k, filters, history))
         return
     from rag.generate import stream
 

@@ -113,8 +113,7 @@ def _query(gr, **fields) -> service.Query:
     try:
         return service.Query(**fields)
     except ValidationError as e:
-        err = e.errors()[0]
-        raise gr.Error(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise gr.Error(service.first_error(e.errors())[1]) from None
 
 
 def _guarded(gr, work):
