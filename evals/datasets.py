@@ -118,6 +118,35 @@ def news(limit: int | None = None) -> EvalSet:
 
 SETS["news"] = news
 
+SEED = Path(__file__).parent.parent / "corpus" / "seed-article.txt"
+
+
+def fresh(split: str = "report", limit: int | None = None) -> EvalSet:
+    """The fresh news set (issue 17): questions written after the answer layer was built, over
+    every 10th ANT article from the 6th (3,034 articles, none of the news set's) plus the seed.
+
+    ``calibrate`` (50 questions) sets the abstention and check thresholds; ``report`` (80) is
+    only ever reported on. Both read the same articles, so they share one cached index.
+    """
+    import gzip
+
+    from rag.readers import read_file
+
+    articles = []
+    with gzip.open(SHARED / "corpus" / "ant-2018.jsonl.gz", "rt", encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            if i % 10 == 5:
+                rec = json.loads(line)
+                articles.append({k: rec[k] for k in ("id", "title", "text", "source", "url", "date", "category")})
+    seed = next(read_file(SEED, SEED.parent))
+    articles.append({"id": seed.id, "title": seed.title, "text": seed.text, "source": seed.source})
+    base = own(Path(__file__).with_name(f"fresh-{split}.jsonl"), [], limit)
+    return EvalSet("fresh-ant", articles, base.questions)
+
+
+SETS["fresh-calibrate"] = lambda limit=None: fresh("calibrate", limit)
+SETS["fresh-report"] = lambda limit=None: fresh("report", limit)
+
 
 def own(questions: Path, corpus: list[Path], limit: int | None = None) -> EvalSet:
     """A user's own set: ``questions`` is JSONL, one object a line with ``question`` and ``gold``
