@@ -93,6 +93,26 @@ class Embedder:
                                     show_progress_bar=False)
         return out.astype(np.float32)
 
+    def token_vectors(self, texts: list[str], query: bool = False) -> list[np.ndarray]:
+        """Each text's contextual token vectors (L2-normalised rows; no prompt or special
+        tokens) from two thirds up the encoder, where multilingual encoders align words across
+        languages best (SimAlign; measured in docs/design.md, "Sentence alignment")."""
+        import torch
+
+        prompt = self.query_prompt if query else self.passage_prompt
+        tok, encoder = self.model.tokenizer, self.model[0].auto_model
+        skip = 1 + len(tok(prompt, add_special_tokens=False)["input_ids"]) if prompt else 1
+        layer = round(2 * encoder.config.num_hidden_layers / 3)
+        with self._lock, torch.inference_mode():
+            enc = tok([prompt + t for t in texts], padding=True, truncation=True,
+                      max_length=self.model.max_seq_length, return_tensors="pt").to(self.model.device)
+            hidden = encoder(**enc, output_hidden_states=True).hidden_states[layer]
+        out = []
+        for i, n in enumerate(enc["attention_mask"].sum(dim=1).tolist()):
+            h = hidden[i, skip:n - 1].float().cpu().numpy()
+            out.append(h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12))
+        return out
+
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, 16)
 

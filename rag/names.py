@@ -73,8 +73,9 @@ def arabic_skeleton(word: str) -> str:
     return _collapse(_AR_CLASSES.get(c) for c in word)
 
 
-def text_keys(text: str) -> list[str]:
-    """Keys of every word of a passage (either script), in order; repeated keys stay repeated."""
+def text_keys(text: str, shortest: int = MIN_KEY) -> list[str]:
+    """Keys of every word of a passage (either script), in order; repeated keys stay repeated.
+    Keys shorter than ``shortest`` consonants are left out."""
     keys = []
     for w in _WORD.findall(normalize_ar(text)):
         if w.isdigit():
@@ -89,21 +90,31 @@ def text_keys(text: str) -> list[str]:
                 break
         key = arabic_skeleton(w)
         keys.append(key)
-        if w[0] in "بلكف" and len(key) > MIN_KEY:  # a one-letter preposition may be glued on
+        if w[0] in "بلكف" and len(key) > shortest:  # a one-letter preposition may be glued on
             keys.append(key[1:])
-    return [k for k in keys if k.isdigit() or len(k) >= MIN_KEY]
+    return [k for k in keys if k.isdigit() or len(k) >= shortest]
 
 
 def question_keys(question: str) -> list[str]:
     """Keys of the question's names (capitalised words) and numbers, each once."""
-    keys = []
-    for w in _WORD.findall(question):
+    return list(question_names(question))
+
+
+def question_names(text: str) -> dict[str, str]:
+    """Key → the word as written, for the names (capitalised words) and numbers of an
+    English-script text, each key once.
+
+    >>> question_names("Did Putin meet Trump in Helsinki in 2018?")
+    {'btn': 'Putin', 'trmb': 'Trump', 'lsnk': 'Helsinki', '2018': '2018'}
+    """
+    names: dict[str, str] = {}
+    for w in _WORD.findall(text):
         if w.isdigit():
             key = normalize_ar(w)
         elif w[0].isupper() and w.lower() not in _NOT_NAMES:
             key = latin_skeleton(w)
         else:
             continue
-        if (key.isdigit() or len(key) >= MIN_KEY) and key not in keys:
-            keys.append(key)
-    return keys
+        if key.isdigit() or len(key) >= MIN_KEY:
+            names.setdefault(key, w)
+    return names

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +23,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, Field
 
 from rag import __version__, service
+from rag.generate import status as llm_status
 from rag.index import Index
 from rag.openai_api import Refused, openai_router
 from rag.service import AnswerOut, Query, SearchOut
@@ -37,7 +39,10 @@ class HealthOut(BaseModel):
     model: str
     dim: int | None
     layout: str | None = Field(description="what the index stores (a new layout needs a rebuild)")
-    llm: bool
+    llm: bool = Field(description="a language model is configured")
+    mode: Literal["extractive", "llm"] = Field(description="llm when the configured model answers now")
+    llm_ready: bool
+    hint: str = Field(description="the answer mode in words, and how to turn the local model on")
 
 
 def sse(event: str, data) -> str:
@@ -119,7 +124,8 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
         info = index.info
         return {"status": "ok", "version": __version__, "articles": articles, "chunks": chunks,
                 "sentences": index.store.sentences.count(), "model": info.model if info else index.settings.model,
-                "dim": info.dim if info else None, "layout": info.layout if info else None, "llm": llm is not None}
+                "dim": info.dim if info else None, "layout": info.layout if info else None, "llm": llm is not None,
+                **{k: v for k, v in llm_status(llm).items() if k != "llm_configured"}}
 
     app.include_router(openai_router(index, llm))
     return app

@@ -109,6 +109,7 @@ class CitationOut(BaseModel):
     url: str
     date: str
     quote: str
+    point: int = Field(description="citations with the same point tell one fact (several outlets)")
 
 
 class AnswerOut(BaseModel):
@@ -117,7 +118,9 @@ class AnswerOut(BaseModel):
     abstained: bool = Field(description="true when the sources do not answer the question")
     confident: bool
     mode: Literal["extractive", "llm"]
-    invalid_citations: int = Field(description="citations an LLM wrote that did not match a passage (removed)")
+    invalid_citations: int = Field(description="LLM lines without a valid citation (dropped, never shown)")
+    checked: int = Field(0, description="LLM sentences shown, each checked against its quote")
+    replaced: int = Field(0, description="LLM sentences that failed the check, shown as their quote instead")
     citations: list[CitationOut]
 
 
@@ -132,7 +135,7 @@ def citation_json(c: Citation) -> dict:
 
 def answer_json(a: Answer) -> dict:
     return AnswerOut(question=a.question, answer=a.answer, abstained=a.abstained, confident=a.confident,
-                     mode=a.mode, invalid_citations=a.invalid_citations,
+                     mode=a.mode, invalid_citations=a.invalid_citations, checked=a.checked, replaced=a.replaced,
                      citations=[citation_json(c) for c in a.citations]).model_dump()
 
 
@@ -153,8 +156,8 @@ def ask(index, question: str, k: int = ANSWER_K, filters: Filters | None = None,
 
 def ask_events(index, question: str, k: int = ANSWER_K, filters: Filters | None = None,
                history: list[dict] | None = None, llm=None) -> Iterator[tuple[str, str | dict]]:
-    """The answer as events: ``("status", text)``, then with ``llm`` ``("draft", text)`` as the
-    model writes (unchecked, for display as a draft), and last ``("answer", answer JSON)``, checked."""
+    """The answer as events: ``("status", text)``, then with ``llm`` ``("draft", line)`` for each
+    line as soon as it is checked, and last ``("answer", answer JSON)``."""
     yield "status", "searching the articles"
     if llm is None:
         yield "answer", answer_json(ask(index, question, k, filters, history))

@@ -78,60 +78,6 @@ def normalize_ar(text: str) -> str:
     return text.translate(_FOLD).lower()
 
 
-def folded_with_offsets(text: str) -> tuple[str, list[int]]:
-    """``normalize_ar`` per character, whitespace runs as one space and quote marks dropped,
-    with the original offset of every folded character."""
-    out, where = [], []
-    for i, ch in enumerate(text):
-        folded = " " if ch.isspace() else normalize_ar(ch)
-        if ch in _QUOTES or (folded == " " and out and out[-1] == " "):
-            continue
-        for f in folded:
-            out.append(f)
-            where.append(i)
-    return "".join(out), where
-
-
-_QUOTES = "\"'«»“”‘’„"
-
-
-def find_quote(passage: str, quote: str, min_share: float = 1.0) -> tuple[int, int] | None:
-    """Where ``quote`` occurs in ``passage`` up to Arabic spelling, spacing and quote marks.
-
-    With ``min_share`` < 1, the longest common run counts when it covers that share of the
-    quote (a model quoting a passage often adds a leading "و"). Returns offsets into
-    ``passage`` (so the shown quote is the source's own text), or None.
-
-    >>> p = "قال الوزير إن «الاتفاق» صامد."
-    >>> a, b = find_quote(p, 'إن "الإتفاق"  صامد')
-    >>> p[a:b]
-    'إن «الاتفاق» صامد'
-    >>> find_quote(p, "الاتفاق انهار") is None
-    True
-    >>> a, b = find_quote(p, "وقال الوزير إن الاتفاق صامد", min_share=0.9)
-    >>> p[a:b]
-    'قال الوزير إن «الاتفاق» صامد'
-    """
-    hay, where = folded_with_offsets(passage)
-    needle = folded_with_offsets(quote.strip())[0].strip()
-    if not needle:
-        return None
-    at, size = hay.find(needle), len(needle)
-    if at < 0 and min_share < 1:
-        from difflib import SequenceMatcher
-
-        m = SequenceMatcher(None, hay, needle, autojunk=False).find_longest_match(0, len(hay), 0, len(needle))
-        if m.size >= min_share * len(needle):
-            at, size = m.a, m.size
-            while size and hay[at] == " ":
-                at, size = at + 1, size - 1
-            while size and hay[at + size - 1] == " ":
-                size -= 1
-    if at < 0 or not size:
-        return None
-    return where[at], where[at + size - 1] + 1
-
-
 def is_arabic(text: str) -> bool:
     """True when Arabic letters outnumber Latin ones.
 

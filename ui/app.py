@@ -18,6 +18,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, bef
 
 from rag import service  # noqa: E402
 from rag.answer import Answer  # noqa: E402
+from rag.generate import llm_ready  # noqa: E402
+from rag.generate import status as llm_status  # noqa: E402
 from rag.hits import Filters  # noqa: E402
 from rag.outlets import outlet_name  # noqa: E402
 
@@ -57,13 +59,14 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
     body = body.replace("\n", "<br>")
     cls = "rag-answer rag-abstain" if ans.abstained else "rag-answer"
     parts = [f'<div class="{cls}" dir="auto">{body}</div>']
-    if ans.mode == "llm" or ans.invalid_citations:
-        note = "Written by the language model; every [n] was checked against its passage."
+    if ans.mode == "llm":
+        note = (f"✓ Written by the language model: {ans.checked} sentence(s) checked against their quotes "
+                "(names, numbers, meaning).")
+        if ans.replaced:
+            note += f" {ans.replaced} that failed the check {'is' if ans.replaced == 1 else 'are'} shown as the quote."
         if ans.invalid_citations:
-            note += f" {ans.invalid_citations} citation(s) that did not match a passage were removed."
-        if ans.mode != "llm":
-            note = "The language model's answer had no verifiable citation; this is the extractive answer."
-        parts.append(f'<div class="rag-meta rag-mode">{note}</div>')
+            note += f" {ans.invalid_citations} uncited line(s) dropped."
+        parts.append(f'<div class="rag-meta rag-mode rag-checked">{_e(note)}</div>')
     if ans.citations:
         items = []
         for c in ans.citations:
@@ -125,6 +128,14 @@ def _guarded(gr, work):
         raise gr.Error("internal error; the server log has the details") from None
 
 
+def status_text(index, llm) -> str:
+    """The sidebar's status: the index size (it grows while the server ingests) and the answer mode."""
+    articles, chunks = index.count()
+    st = llm_status(llm)
+    mode = "written by the language model (checked)" if st["llm_ready"] else "extractive quotes"
+    return f"**Index:** {articles:,} articles, {chunks:,} passages  \n**Answers:** {mode}  \n{_e(st['hint'])}"
+
+
 def build_app(index, llm=None):
     """The Gradio Blocks app over an open :class:`rag.index.Index` (``llm``: a LangChain chat model)."""
     import itertools
@@ -151,6 +162,9 @@ def build_app(index, llm=None):
         turns = [{"role": "user", "content": q} for q in asked]  # raw questions, for follow-ups
         asked = asked + [message]
         anchor = f"m{next(counter)}"
+        if mode == "llm" and llm is not None and not llm_ready(llm):
+            gr.Info("The language model is not answering yet: this answer is extractive.")
+            mode = "extractive"
         if mode == "llm" and llm is not None:
             from rag.generate import stream  # the same checked answer as service.ask, streamed
 
@@ -159,8 +173,8 @@ def build_app(index, llm=None):
                 if isinstance(part, Answer):
                     ans = part
                     break
-                draft += part  # unchecked model text: shown plainly (escaped) until citations are checked
-                history[-1] = {"role": "assistant", "content": f'<div class="rag-pending" dir="auto">{_e(draft)}</div>'}
+                draft += part + "\n"  # each line already checked; the sources follow with the answer
+                history[-1] = {"role": "assistant", "content": f'<div class="rag-pending" dir="auto">{_e(draft).replace(chr(10), "<br>")}</div>'}
                 yield "", history, asked
         else:
             ans = service.ask(index, message, filters=filters, history=turns)
@@ -178,6 +192,7 @@ def build_app(index, llm=None):
                             label="Answer mode", elem_id="mode",
                             info="extractive quotes evidence sentences; llm writes an answer whose citations are "
                                  "checked" if llm is not None else "Quotes evidence sentences (no LLM configured).")
+            gr.Markdown(lambda: status_text(index, llm), elem_id="status", every=5)
         gr.Markdown("### News QA — answers quoted from the articles, with numbered citations")
         chat = gr.Chatbot(height=600, elem_id="chat", sanitize_html=True, feedback_options=None,
                           layout="panel", show_label=False)

@@ -1,0 +1,95 @@
+"""Fit the relevance model (rag.relevance) on the calibration questions, never the report set.
+
+    python -m evals.calibrate                       # news + fresh-calibrate
+    python -m evals.calibrate --sets news --out evals/calibration.json
+
+Prints the weights for ``rag.tuning`` (``relevance_weights``, ``relevance_bias``) and each
+set's abstention with them; writes every question's signals so a change can be re-fitted.
+Follow-ups are left out: their condensed query keeps the gap rule (docs/design.md, "Abstention").
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import astuple
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from evals.datasets import SETS
+from evals.run import build_index
+from rag.relevance import FEATURES
+
+app = typer.Typer(add_completion=False)
+
+
+def signals_of(sets: list[str]) -> list[dict]:
+    """One row per (non-follow-up) question: set, id, answerable, and the signals."""
+    import importlib
+
+    from rag.settings import Settings
+
+    answer = importlib.import_module("rag.answer")
+    rows, embedder = [], None
+    for name in sets:
+        es = SETS[name]()
+        index, _ = build_index(es, {"model": Settings().model}, embedder=embedder)
+        embedder = index.embedder
+        for q in es.questions:
+            if q.kind == "followup":
+                continue
+            ev = answer.gather(index, q.text)
+            found = answer.evidence(index, ev)
+            if found is None or ev.gap is None:
+                continue
+            rows.append({"set": name, "id": q.id, "answerable": q.kind != "unanswerable",
+                         **dict(zip(FEATURES, astuple(found[1])))})
+    return rows
+
+
+def fit(rows: list[dict], c: float = 1.0) -> tuple[list[float], float]:
+    """Logistic regression on standardised signals, returned on the raw scale."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([[r[f] for f in FEATURES] for r in rows])
+    y = np.array([r["answerable"] for r in rows])
+    mu, sd = x.mean(axis=0), x.std(axis=0) + 1e-9
+    # Unanswerable questions are few: weigh the classes equally so abstention is not ignored.
+    model = LogisticRegression(C=c, class_weight="balanced").fit((x - mu) / sd, y)
+    w = model.coef_[0] / sd
+    return [round(float(v), 3) for v in w], round(float(model.intercept_[0] - np.dot(model.coef_[0], mu / sd)), 3)
+
+
+def abstention(rows: list[dict], weights, bias) -> dict[str, str]:
+    """Per set: answerable wrongly abstained, unanswerable abstained."""
+    out = {}
+    for name in dict.fromkeys(r["set"] for r in rows):
+        mine = [r for r in rows if r["set"] == name]
+        p = [1 / (1 + np.exp(-(bias + np.dot(weights, [r[f] for f in FEATURES])))) for r in mine]
+        ans = [pi for pi, r in zip(p, mine) if r["answerable"]]
+        una = [pi for pi, r in zip(p, mine) if not r["answerable"]]
+        out[name] = f"wrongly abstained {sum(pi < 0.5 for pi in ans)}/{len(ans)}, " \
+                    f"unanswerable abstained {sum(pi < 0.5 for pi in una)}/{len(una)}"
+    return out
+
+
+@app.command()
+def main(sets: Annotated[str, typer.Option(help="Calibration sets (never the report set).")] = "news,fresh-calibrate",
+         out: Annotated[Path, typer.Option(help="Where the signals and the fit are written.")] =
+         Path("evals/calibration.json")) -> None:
+    names = sets.split(",")
+    if any("report" in n for n in names):
+        raise typer.BadParameter("the report set is for reporting only: calibrate on other questions")
+    rows = signals_of(names)
+    weights, bias = fit(rows)
+    typer.echo(f"relevance_weights = {tuple(weights)}  # {FEATURES}\nrelevance_bias = {bias}")
+    for name, line in abstention(rows, weights, bias).items():
+        typer.echo(f"{name}: {line}")
+    out.write_text(json.dumps({"features": FEATURES, "weights": weights, "bias": bias, "rows": rows},
+                              ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    app()
