@@ -79,6 +79,32 @@ def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None) -> tu
     return rows, summary
 
 
+_BOILERPLATE = frozenset("found in article articles best match quoted arabic according to and naming with the "
+                         "figure figures weak these passages may not answer question".split())
+
+
+def own_words(ans) -> bool:
+    """Whether an answer says something in words of the question's language beyond its quotes,
+    attributions and fixed phrases: a name, a figure or a sentence of its own.
+
+    >>> from rag.answer import Answer, Citation
+    >>> c = [Citation(1, "a", "a::0", "", "bbc", "", "2018-05-01", "نص")]
+    >>> own_words(Answer("q", "According to BBC Arabic (2018-05-01): «نص» [1]", False, c))
+    False
+    >>> own_words(Answer("q", "Found in 1 article. Best match: BBC Arabic, naming Erdogan.", False, c))
+    True
+    """
+    import re
+
+    from rag.outlets import outlet_name
+
+    text = re.sub(r"«[^»]*»|\[\d+\]|\(\d{4}-\d{2}-\d{2}\)", " ", ans.answer)
+    for c in ans.citations:
+        text = text.replace(outlet_name(c.source) or c.title, " ")
+    words = re.findall(r"[A-Za-z]+|\d+", text)
+    return any(w.lower() not in _BOILERPLATE for w in words)
+
+
 def evaluate_answers(es: EvalSet, index: Index, llm=None) -> tuple[list[dict], dict]:
     """Answers (extractive, or LLM-written with ``llm``): citation validity, gold cited,
     expected answer quoted, abstention, follow-ups, latency."""
@@ -97,7 +123,8 @@ def evaluate_answers(es: EvalSet, index: Index, llm=None) -> tuple[list[dict], d
         chunks = {h.chunk_id: h.text for h in ans.passages}
         quotes = normalize_ar(" ".join(c.quote for c in ans.citations))
         row = {"set": es.name, "config": f"answers-{mode}", "mode": ans.mode,
-               "invalid_citations": ans.invalid_citations,
+               "invalid_citations": ans.invalid_citations, "checked": ans.checked, "replaced": ans.replaced,
+               "own_words": own_words(ans),
                "id": q.id, "kind": q.kind, "lang": q.lang, "question": q.text,
                "abstained": ans.abstained, "confident": ans.confident, "answer": ans.answer, "ms": round(ms, 1),
                "citations": [{**citation_json(c), "valid": c.quote in chunks.get(c.chunk_id, "")} for c in ans.citations],
@@ -130,6 +157,8 @@ def evaluate_answers(es: EvalSet, index: Index, llm=None) -> tuple[list[dict], d
         "followup_recall@5_raw": sum(f["raw"] for f in followups) / len(followups) if followups else 0.0,
         "followup_recall@5_condensed": sum(f["condensed"] for f in followups) / len(followups) if followups else 0.0,
         "llm_answers_kept": sum(r["mode"] == "llm" for r in rows),
+        "english_beyond_quotes": share([r for r in rows if r["lang"] != "ar" and not r["abstained"]], "own_words"),
+        "llm_sentences_checked": f"{sum(r['checked'] for r in rows)}/{sum(r['checked'] + r['replaced'] for r in rows)}",
         "invalid_citations_removed": sum(r["invalid_citations"] for r in rows),
         "answer_ms_p50": round(percentile([r["ms"] for r in rows], 50), 1),
         "answer_ms_p95": round(percentile([r["ms"] for r in rows], 95), 1),

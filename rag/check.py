@@ -35,7 +35,7 @@ that these those it its he she they his her their there here then also both all 
 according however meanwhile earlier later today yesterday last next first second third new former
 mr mrs ms dr president vice prime minister ministry foreign defense defence interior affairs deputy secretary
 general chief head spokesman spokeswoman official officials king queen prince crown sheikh emir sultan leader
-court parliament government cabinet party council committee commission security state department army forces
+court parliament government cabinet party council committee commission security state states department army forces
 force navy air national international federal central supreme united nations union league cup world club team
 championship agency news bank company group organization organisation authority authorities ministry republic
 kingdom islamic arab gulf middle east west north south northern southern eastern western prize award festival
@@ -138,8 +138,32 @@ def problems(sentence: str, quote: str, english: bool) -> list[str]:
         if not _values(folded_body, m, strict=True) & stated:
             out.append(f"number {m.group(0)} is not in the quote")
     quote_keys, folded = set(text_keys(quote, shortest=1)), normalize_ar(quote)
-    for word in dict.fromkeys(_NAME.findall(body)):
-        if word.lower() not in _NOT_NAMES and not name_in(word, latin_skeleton(word), quote_keys, folded):
+    for i, word in enumerate(_NAME.findall(body)):
+        opener = i == 0 and body.lstrip().startswith(word) and word.lower().endswith(("ly", "ing", "ed"))
+        if word.lower() not in _NOT_NAMES and not opener and not name_in(word, latin_skeleton(word), quote_keys, folded):
             out.append(f"name {word} is not in the quote")
-    return out
+    if negated(quote) != negated(body):
+        out.append("the quote's negation or doubt is " + ("missing" if negated(quote) else "added"))
+    return list(dict.fromkeys(out))
+
+
+# Negation and doubt: a small model turning "doubts it can be done" into "can be done" keeps
+# every name and most of the meaning vector, so polarity is checked on its own.
+_NEGATION_EN = re.compile(r"\b(not|no|never|nor|none|cannot|without|unlikely|doubt\w*|den(?:y|ies|ied)|"
+                          r"reject\w*|refus\w*|skeptic\w*|sceptic\w*)\b|n't\b", re.I)
+_NEGATION_AR = frozenset(normalize_ar(w) for w in "لا لن لم ليس ليست لسنا غير عدم دون يشكك تشكك شكوك نفى ينفي تنفي "
+                         "رفض يرفض ترفض".split())
+_STILL = re.compile(r"\b(?:لا|ما) (?:يزال|تزال|زال|زالت|يزالون)\b")  # "still": not a negation
+
+
+def negated(text: str) -> bool:
+    """Whether a sentence (English or Arabic) negates or doubts.
+
+    >>> negated("يشكك الجانب الروسي في إمكانية تنفيذ الفكرة"), negated("Russia doubts it"), negated("لا تزال المبادرة في مهدها")
+    (True, True, False)
+    """
+    if _NEGATION_EN.search(text):
+        return True
+    folded = _STILL.sub(" ", normalize_ar(text))
+    return any(w in _NEGATION_AR for w in re.findall(r"\w+", folded))
 

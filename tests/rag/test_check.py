@@ -36,3 +36,12 @@ def test_numbers_read_separators_scales_and_arabic_digits():
     assert {65.0, 65000.0} <= numbers(QUOTE)
     assert numbers("٣,٥ مليار") == {3.5, 3.5e9}
     assert numbers("1,250,000") == {1250000.0}
+
+
+def test_a_dropped_doubt_or_an_added_negation_fails():
+    doubt = "وقال نائب وزير الخارجية الروسي إن الجانب الروسي يشكك في إمكانية تنفيذ الفكرة الأميركية."
+    assert problems("Russia doubts the American idea can be carried out [1].", doubt, english=True) == []
+    assert "the quote's negation or doubt is missing" in problems(
+        "Russia believes the American idea can be carried out [1].", doubt, english=True)
+    assert "the quote's negation or doubt is added" in problems(
+        "Lavrov said American soldiers do not remain in the region [1].", QUOTE, english=True)
