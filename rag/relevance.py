@@ -10,8 +10,10 @@ margins are thin. The signals are independent views of the same evidence:
 - ``names``: the share of the question's names and numbers that the evidence passages hold
   (matched across scripts, :mod:`rag.names`; 1 when the question has none).
 
-A logistic model over them (``TUNING.relevance_weights``) was fitted on the calibration
-questions only (``python -m evals.calibrate``); the report set never saw it (evals/RESULTS.md).
+A logistic model over them (``TUNING.relevance_weights``) is fitted on the calibration
+questions only (``python -m evals.calibrate``); the report set never sees it. Fitted on near-miss
+questions it found no separating signal, so the shipped weights use the gap alone
+(docs/design.md, "Abstention").
 
 Example:
     >>> s = Signals(gap=0.08, sentence=0.86, aligned=0.62, names=1.0)

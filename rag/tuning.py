@@ -60,10 +60,11 @@ class Tuning:
     # Between min_gap and confident_gap the answer carries a weak-match warning.
     confident_gap: float = 0.05
     background: tuple[int, int] = (20, 60)
-    # The relevance model over (gap, sentence, aligned, names) (rag.relevance), fitted by
-    # `python -m evals.calibrate` on the calibration questions; answered when p >= 0.5.
+    # The relevance model over (gap, sentence, aligned, names) (rag.relevance); answered when
+    # p >= 0.5. `python -m evals.calibrate` found no signal beyond the gap that separates
+    # near-miss questions (AUC 0.50-0.62), so this is the gap rule: p = 0.5 at gap = min_gap.
     relevance_weights: tuple[float, ...] = (100.0, 0.0, 0.0, 0.0)
-    relevance_bias: float = -3.0
+    relevance_bias: float = -100.0 * 0.03
     # Below this probability an answer carries the weak-match warning.
     confident_probability: float = 0.88
     # Used only when the index is too small for a background.

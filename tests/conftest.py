@@ -132,3 +132,21 @@ def server(news_db, tmp_path_factory):
     url = f"http://127.0.0.1:{port}/"
     with running(cmd, url + "api/health", log):
         yield url
+
+
+@pytest.fixture(scope="session")
+def llm_url(tmp_path_factory):
+    """The local LLM behind llama.cpp's OpenAI-compatible server (skips when not set up)."""
+    import importlib.util
+
+    from rag.assets import ASSETS
+
+    if not ASSETS["qwen2.5-coder-1.5b-instruct"].target.exists():
+        pytest.skip("the local LLM is not set up (scripts/setup.sh --llm assembles the GGUF)")
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (scripts/setup.sh --llm)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("llm") / "llm-server.log"
+    with running([sys.executable, "-m", "rag.cli", "llm-server", "--port", str(port)],
+                 f"http://127.0.0.1:{port}/v1/models", log, timeout=300):
+        yield f"http://127.0.0.1:{port}/v1"

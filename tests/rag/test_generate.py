@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag.answer import Answer, Citation, Evidence
+from rag.check import problems
 from rag.generate import Checker, messages
 
 Q1 = "قال نائب وزير الخارجية الروسي سيرومولوتوف إنه يشكك في إمكانية تنفيذ الفكرة الأميركية."
@@ -85,47 +86,28 @@ def test_prompt_holds_only_the_quotes_fenced_as_data():
 # --- the real thing: Qwen2.5-Coder-1.5B (GGUF from PyPI parts) behind llama.cpp's OpenAI-compatible server
 
 
-@pytest.fixture(scope="module")
-def llm_url(tmp_path_factory):
-    import importlib.util
-    import sys
-
-    from rag.assets import ASSETS
-    from tests.conftest import free_port, running
-
-    if not ASSETS["qwen2.5-coder-1.5b-instruct"].target.exists():
-        pytest.skip("the local LLM is not set up (scripts/setup.sh --llm assembles the GGUF)")
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed (scripts/setup.sh --llm)")
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "llm-server.log"
-    with running([sys.executable, "-m", "rag.cli", "llm-server", "--port", str(port)],
-                 f"http://127.0.0.1:{port}/v1/models", log, timeout=300):
-        yield f"http://127.0.0.1:{port}/v1"
-
-
 @pytest.mark.slow
-def test_real_llm_answers_with_checked_citations_and_streams(news_index, llm_url):
+def test_real_llm_lines_are_checked_before_they_are_shown(news_index, llm_url):
     from rag.generate import chat_model, stream
     from rag.settings import Settings
     from tests.conftest import SEED_QUESTION
 
     llm = chat_model(Settings(llm_url=llm_url))
-    answers = []
-    for question in (SEED_QUESTION, "ماذا قال نائب وزير الخارجية الروسي عن التحالف الأميركي في الخليج؟"):
+    for question, english in ((SEED_QUESTION, True), ("ماذا قال نائب وزير الخارجية الروسي عن التحالف الأميركي في الخليج؟", False)):
         parts = list(stream(news_index, question, llm))
-        ans = parts[-1]
-        assert isinstance(ans, Answer) and not ans.abstained
-        assert all(isinstance(p, str) for p in parts[:-1])
-        for c in ans.citations:  # whatever the model wrote, what is shown is checked
+        ans, shown = parts[-1], parts[:-1]
+        assert isinstance(ans, Answer) and not ans.abstained and all(isinstance(p, str) for p in shown)
+        for c in ans.citations:
             assert c.quote and c.quote in c.passage
-        answers.append((ans, len(parts) - 1))
-    llm_answers = [(a, n) for a, n in answers if a.mode == "llm"]
-    assert llm_answers, f"the model produced no verifiable citation: {[a.answer for a, _ in answers]}"
-    ans, chunks = llm_answers[0]
-    assert chunks >= 2  # streamed in pieces
-    assert "seed-article.txt" in {c.article_id for c in ans.citations}
-    assert set(re.findall(r"\[(\d+)\]", ans.answer)) <= {str(c.n) for c in ans.citations}
+        if ans.mode != "llm":  # nothing passed: the extractive answer, never an unchecked sentence
+            assert ans.checked == 0 and ans.answer.split("\n")[1].startswith("According to" if english else "بحسب")
+            continue
+        assert ans.checked >= 1 and len(shown) == ans.checked + ans.replaced
+        for line in shown:  # each shown line is a sentence that passed, or a quote with its source
+            n = int(re.findall(r"\[(\d+)\]", line)[-1])
+            quote = next(c.quote for c in ans.citations if c.n == n)
+            assert quote.strip("«»\"“” ") in line or problems(line, quote, english=english) == []
+        assert set(re.findall(r"\[(\d+)\]", ans.answer)) <= {str(c.n) for c in ans.citations}
 
 
 @pytest.mark.slow
@@ -140,7 +122,7 @@ def test_api_llm_mode_over_http(news_db, llm_url, tmp_path):
     cmd = [sys.executable, "-m", "rag.cli", "serve", "--db", str(news_db), "--port", str(port), "--llm-url", llm_url]
     with running(cmd, f"http://127.0.0.1:{port}/api/health", tmp_path / "serve.log"):
         health = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health"))
-        assert health["llm"] is True
+        assert health["llm"] is True and health["llm_ready"] is True and health["mode"] == "llm"
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/ask", method="POST",
                                      data=json.dumps({"question": SEED_QUESTION, "mode": "llm"}).encode(),
                                      headers={"Content-Type": "application/json"})
