@@ -25,7 +25,7 @@ from rag.outlets import outlet_name
 from rag.quotes import clause_windows, same_fact, words
 from rag.recipes import BACKGROUND, EVIDENCE
 from rag.relevance import Signals, background_gap, names_found
-from rag.text import is_arabic
+from rag.text import is_arabic, sentence_spans
 from rag.tuning import TUNING
 
 # Relevance is judged against a background: e5 similarities are compressed (off-topic
@@ -227,6 +227,9 @@ def _points(ranked: list[tuple], index: Index, qvec: np.ndarray) -> list[list[tu
     said: list[set[str]] = []
     for h, a, b, score in ranked:
         a, b = _best_window(h.text, a, b, index, qvec)
+        if TUNING.join_next_chars:  # a short sentence with the one after it, when both fit
+            nxt = min((e for s, e in sentence_spans(h.text) if s >= b), default=b)
+            b = nxt if nxt - a <= TUNING.join_next_chars else b
         ws = words(h.text[a:b])
         same = next((i for i, w in enumerate(said) if same_fact(ws, w)), None)
         if same is None and len(points) < TUNING.max_evidence:

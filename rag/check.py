@@ -104,6 +104,21 @@ def _stem(word: str) -> str:
     return word
 
 
+# Short skeletons ("Bush", bs; "Hilal", l) are matched against content words only: "Baudo" (bd)
+# must not pass because the quote says بعد ("after").
+_FUNCTION = frozenset("بعد قبل عند عن من الي علي في مع بين كل قد لقد حتي ثم او ام اذا اذ لكن بل غير دون تحت فوق "
+                      "حول خلال ضد لدي منذ هذا هذه ذلك تلك التي الذي الذين كان كانت ان انه انها لن لم ما هو هي".split())
+
+
+def _content_keys(folded_quote: str) -> set[str]:
+    keys = set()
+    for w in re.findall(r"\w+", folded_quote):
+        if w in _FUNCTION or len(w) < 3 or w.isdigit():
+            continue
+        keys.update(text_keys(w, shortest=1))
+    return keys
+
+
 def name_in(word: str, key: str, quote_keys: set[str], folded_quote: str) -> bool:
     """Whether the quote names ``word`` (with skeleton ``key``): by skeleton, or as a
     country or language whose Arabic name differs.
@@ -112,8 +127,10 @@ def name_in(word: str, key: str, quote_keys: set[str], folded_quote: str) -> boo
     >>> [name_in(w, k, set(text_keys(q)), normalize_ar(q)) for w, k in [("Germany", "grmn"), ("Russian", "rsn")]]
     [True, True]
     """
-    if key in quote_keys or len(key) >= MIN_KEY and any(
-            len(k) >= MIN_KEY and (key.startswith(k) or k.startswith(key)) for k in quote_keys):
+    if len(key) >= MIN_KEY and (key in quote_keys or any(
+            len(k) >= MIN_KEY and (key.startswith(k) or k.startswith(key)) for k in quote_keys)):
+        return True
+    if len(key) < MIN_KEY and key in _content_keys(folded_quote):
         return True
     w = word.lower()
     for english, arabic in _country_names().items():

@@ -63,7 +63,7 @@ def test_ask_json_and_stdin_batch(news_db):
     assert set(seed) >= {"question", "answer", "abstained", "citations"} and not seed["abstained"]
     assert any(SEED_DOUBT in c["quote"] for c in seed["citations"])
     for c in seed["citations"]:
-        assert set(c) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
+        assert set(c) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote", "point"}
     # every quote occurs verbatim in the chunk it cites
     from rag.index import Index
     from rag.settings import Settings

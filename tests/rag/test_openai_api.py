@@ -25,7 +25,7 @@ def test_chat_completion_answers_with_markers_and_citations(client):
     cites = r.model_extra["citations"]
     assert "[1]" in text and r.choices[0].finish_reason == "stop" and not r.model_extra["abstained"]
     assert any(SEED_DOUBT in c["quote"] for c in cites)
-    assert set(cites[0]) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
+    assert set(cites[0]) == {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote", "point"}
 
 
 def test_streamed_answer_is_the_same_answer(client):

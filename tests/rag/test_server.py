@@ -11,7 +11,7 @@ from tests.conftest import SEED_DOUBT, SEED_QUESTION
 
 pytestmark = pytest.mark.slow
 SEARCH_KEYS = {"rank", "score", "article_id", "chunk_id", "title", "source", "url", "date", "text"}
-CITATION_KEYS = {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote"}
+CITATION_KEYS = {"n", "article_id", "chunk_id", "title", "source", "url", "date", "quote", "point"}
 
 
 @pytest.fixture(scope="module")
