@@ -230,6 +230,8 @@ def _points(ranked: list[tuple], index: Index, qvec: np.ndarray) -> list[list[tu
         if TUNING.join_next_chars:  # a short sentence with the one after it, when both fit
             nxt = min((e for s, e in sentence_spans(h.text) if s >= b), default=b)
             b = nxt if nxt - a <= TUNING.join_next_chars else b
+        if any(x[0].chunk_id == h.chunk_id and x[1] <= a and b <= x[2] for p in points for x in p):
+            continue  # already quoted, joined to the sentence before it
         ws = words(h.text[a:b])
         same = next((i for i, w in enumerate(said) if same_fact(ws, w)), None)
         if same is None and len(points) < TUNING.max_evidence:
