@@ -3,15 +3,12 @@
 Each test saves a screenshot of the state it checks to test-artifacts/.
 """
 
-import re
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import EVIL_QUESTION, REPO, SEED_DOUBT, SEED_QUESTION
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 # Records every text the chat shows, to prove that answers arrive in steps.
 RECORD = """() => {
@@ -20,21 +17,6 @@ RECORD = """() => {
   new MutationObserver(() => window.__seen.push(chat.innerText)).observe(
       chat, {subtree: true, childList: true, characterData: true});
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (test.sh does this)")
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -58,6 +40,7 @@ def _ask(page, question):
 
 
 def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
 
 
@@ -89,7 +72,8 @@ def test_english_seed_question_streams_and_cites_the_arabic_quote(page, server):
 
 def test_arabic_question_rtl(page):
     answer = _ask(page, "كم ساعة أمهلت السعودية السفير الكندي لمغادرة أراضيها؟")
-    assert answer.inner_text().startswith("بحسب")
+    lead, quotes = answer.inner_text().split("\n", 1)
+    assert lead.startswith("وُجد في") and quotes.startswith("بحسب")
     assert answer.evaluate("e => getComputedStyle(e).direction") == "rtl"
     assert "24 ساعة" in page.locator("mark.rag-quote").first.inner_text()
     user = page.locator("#chat [dir=auto]", has_text="كم ساعة").first
@@ -134,35 +118,3 @@ def test_script_injection_article_is_inert(page):
                sources.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))"))
     _shot(page, "script-injection")
 
-
-@pytest.fixture(scope="module")
-def llm_server(news_db, llm_url, tmp_path_factory):
-    """`rag serve` with the local LLM configured."""
-    import sys
-
-    from tests.conftest import free_port, running
-
-    port = free_port()
-    cmd = [sys.executable, "-m", "rag.cli", "serve", "--db", str(news_db), "--port", str(port), "--llm-url", llm_url]
-    with running(cmd, f"http://127.0.0.1:{port}/api/health", tmp_path_factory.mktemp("serve-llm") / "serve.log"):
-        yield f"http://127.0.0.1:{port}/"
-
-
-def test_llm_mode_shows_checked_english_sentences_beside_the_arabic_quotes(browser, llm_server):
-    pg = browser.new_page(viewport={"width": 1300, "height": 1000})
-    pg.goto(llm_server, wait_until="load")
-    status = pg.locator("#status")
-    status.wait_for()
-    assert "language model" in status.inner_text()  # the sidebar says which mode is on
-    pg.locator("#mode label", has_text="llm").click()
-    answer = _ask(pg, SEED_QUESTION)
-    note = pg.locator(".rag-checked").last
-    note.wait_for(timeout=300_000)
-    _shot(pg, "llm-checked")
-    assert "checked against their quotes" in note.inner_text()
-    text = answer.inner_text()
-    english = [line for line in text.splitlines() if line and not line.startswith("According to")]
-    assert english and all(re.search(r"[A-Za-z]{3}", line) and re.search(r"\[\d+\]", line) for line in english)
-    assert pg.locator("mark.rag-quote").count() >= 1  # the Arabic quotes stay beside the sentences
-    assert pg.locator("mark.rag-quote").first.evaluate("e => getComputedStyle(e.parentElement).direction") == "rtl"
-    pg.close()
