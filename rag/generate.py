@@ -132,8 +132,16 @@ class Checker:
         self.checked = self.replaced = self.dropped = 0
         self.reasons: list[str] = []
 
+    def lines(self, text: str) -> list[str]:
+        """What to show for one line of model output: one entry per cited sentence in it (a
+        small model may put "[1] … [2] …" on one line)."""
+        text = text.strip()
+        lead = bool(re.match(r"[-*• ]*\[\d{1,2}\]", text))
+        parts = re.split(r"(?=\[\d{1,2}\])" if lead else r"(?<=\])\s+(?=\S)", text)
+        return [shown for part in parts if (shown := self.line(part))]
+
     def line(self, text: str) -> str | None:
-        """The line to show for one line of model output (None: nothing to show)."""
+        """The line to show for one sentence of model output (None: nothing to show)."""
         text = text.strip().strip("-*• ").strip()
         if not text:
             return None
@@ -204,12 +212,8 @@ def stream(index: Index, question: str, llm, k: int = 6, filters: Filters | None
             pending += chunk.content
             *done, pending = pending.split("\n")
             for line in done:
-                shown = check.line(line)
-                if shown:
-                    yield shown
-        shown = check.line(pending)
-        if shown:
-            yield shown
+                yield from check.lines(line)
+        yield from check.lines(pending)
     except Exception as exc:  # noqa: BLE001 - report, then answer extractively
         fallback.answer = f"(LLM unavailable: {type(exc).__name__}; extractive answer.)\n" + fallback.answer
         yield fallback

@@ -55,6 +55,14 @@ def test_a_failing_sentence_is_replaced_by_its_quote(line):
     assert check.replaced == 1 and check.checked == 0 and check.reasons
 
 
+def test_several_cited_sentences_on_one_line_are_checked_one_by_one():
+    _, _, check = _setup()
+    shown = check.lines("[1] Syromolotov doubts the American idea. [2] Al Hilal won the league 3 times.")
+    assert shown == ["Syromolotov doubts the American idea. [1]", "Al Hilal won the league 3 times. [2]"]
+    assert check.lines("Al Hilal won 3 times. [2] Syromolotov doubts the idea. [1]")  == []  # both already shown
+    assert check.dropped == 2
+
+
 def test_uncited_or_repeated_lines_are_dropped_and_counted():
     _, _, check = _setup()
     assert check.line("Russia doubted the idea.") is None
