@@ -65,6 +65,8 @@ def run(
         help="Also evaluate LLM answers from this OpenAI-compatible endpoint.")] = None,
     llm_every: Annotated[int, typer.Option(help="LLM answers for every Nth question only (they are slow).")] = 1,
     tolerance: Annotated[float, typer.Option(help="Allowed drop for gated metrics.")] = 0.01,
+    sentence_vectors: Annotated[Optional[str], typer.Option(
+        help="How the indexes make sentence vectors: late or separate [default: the product's].")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder [evals/runs/<time>].")] = None,
     questions: Annotated[Optional[Path], typer.Option(
         help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
@@ -76,8 +78,9 @@ def run(
     model = model or Settings().model
     unknown = [c for c in configs.split(",") if c not in RECIPES]
     unknown += [] if questions else [s for s in sets.split(",") if s not in SETS]
+    unknown += [sentence_vectors] if sentence_vectors not in (None, "late", "separate") else []
     if unknown:
-        typer.echo(f"error: unknown set or recipe: {', '.join(unknown)}", err=True)
+        typer.echo(f"error: unknown set, recipe or sentence-vector mode: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)
     if questions:
         if not corpus:
@@ -92,9 +95,10 @@ def run(
     else:
         wanted = [(name, functools.partial(SETS[name], limit=limit)) for name in sets.split(",")]
     out.mkdir(parents=True, exist_ok=True)
-    settings_kw = {"model": model}
+    settings_kw = {"model": model} | ({"sentence_vectors": sentence_vectors} if sentence_vectors else {})
     manifest = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "code_version": _git_version(),
-                "model": model, "chunker": Settings().chunk_chars, "chunk_k": CHUNK_K,
+                "model": model, "chunker": Settings().chunk_chars,
+                "sentence_vectors": sentence_vectors or Settings().sentence_vectors, "chunk_k": CHUNK_K,
                 "machine": f"{platform.machine()}, {platform.python_version()}", "sets": {}}
     results: dict[str, dict] = {}
     curves: dict[str, list[float]] = {}

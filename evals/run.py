@@ -156,7 +156,7 @@ def evaluate_answers(es: EvalSet, index: Index, llm=None) -> tuple[list[dict], d
         "abstention_recall": share(unanswerable, "abstained"),
         "followup_recall@5_raw": sum(f["raw"] for f in followups) / len(followups) if followups else 0.0,
         "followup_recall@5_condensed": sum(f["condensed"] for f in followups) / len(followups) if followups else 0.0,
-        "llm_answers_kept": sum(r["mode"] == "llm" for r in rows),
+        "llm_answers_kept": sum(r["checked"] > 0 for r in rows),  # at least one model sentence shown
         "english_beyond_quotes": share([r for r in rows if r["lang"] != "ar" and not r["abstained"]], "own_words"),
         "llm_sentences_checked": f"{sum(r['checked'] for r in rows)}/{sum(r['checked'] + r['replaced'] for r in rows)}",
         "invalid_citations_removed": sum(r["invalid_citations"] for r in rows),

@@ -142,7 +142,8 @@ def answer(index: Index, question: str, k: int = 6, filters: Filters | None = No
 
     ``history``: earlier turns (``{"role", "content"}``) of a conversation, for follow-ups.
     """
-    return extract(index, gather(index, question, k, filters, history))
+    with index.reading():  # one answer sees each article whole (rag serve may be ingesting)
+        return extract(index, gather(index, question, k, filters, history))
 
 
 def extract(index: Index, ev: Evidence) -> Answer:

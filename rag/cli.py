@@ -62,15 +62,18 @@ def _open(settings: Settings, rebuild: bool = False):
         raise typer.Exit(2) from None
 
 
-def _reader(settings: Settings):
+def _reader(settings: Settings, rebuild: bool = False):
     """(the open index, None), or (None, the URL of the `rag serve` that owns it)."""
     from rag.index import Index
     from rag.lock import IndexServed, IndexUnavailable
 
     try:
-        return Index.open(settings), None
+        return Index.open(settings, rebuild=rebuild), None
     except IndexServed as e:
-        typer.echo(f"note: asking the server that owns {settings.db}: {e.url}", err=True)
+        if rebuild:
+            typer.echo(f"error: {settings.db} is served at {e.url}: stop that server to rebuild the index", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"note: going through the server that owns {settings.db}: {e.url}", err=True)
         return None, e.url
     except IndexUnavailable as e:
         typer.echo(f"error: {e}", err=True)
@@ -167,15 +170,70 @@ def ingest(
     rebuild: Annotated[bool, typer.Option(help="Delete the index first (e.g. after changing model).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Index new and changed articles; skip unchanged ones; report bad input. Exit 1 if any failed."""
-    with _open(_settings(db=db, model=model), rebuild) as index:
-        report = index.ingest(paths, limit=limit, progress=not quiet)
-        articles, chunks = index.count()
-    typer.echo(report.summary())
-    typer.echo(f"index {index.path}: {articles} articles, {chunks} chunks")
-    if report.failed:
-        typer.echo(f"{report.failed} input(s) failed; see the messages above.", err=True)
+    """Index new and changed articles; skip unchanged ones; report bad input. Exit 1 if any failed.
+    Through `rag serve` when it owns the index (the files are read here and posted to it)."""
+    settings = _settings(db=db, model=model)
+    index, url = _reader(settings, rebuild)
+    if url:
+        failed = _post_articles(url, paths, limit, not quiet, settings)
+    else:
+        with index:
+            report = index.ingest(paths, limit=limit, progress=not quiet)
+            articles, chunks = index.count()
+        typer.echo(report.summary())
+        typer.echo(f"index {index.path}: {articles} articles, {chunks} chunks")
+        failed = report.failed
+    if failed:
+        typer.echo(f"{failed} input(s) failed; see the messages above.", err=True)
         raise typer.Exit(1)
+
+
+def _post_articles(url: str, paths: list[Path], limit: int | None, progress: bool, settings: Settings,
+                   batch: int = 100) -> int:
+    """`rag ingest` on a served index: read the files here, post their records to ``api/ingest``
+    in batches; problems are named by file and line. Returns how many inputs failed."""
+    from dataclasses import asdict
+
+    from tqdm import tqdm
+
+    from rag.readers import Problem, read_paths
+
+    failed, totals = 0, {"articles": 0, "chunks": 0, "skipped": 0}
+    records, where, out = [], [], {}
+    bar = tqdm(unit="art", disable=not progress, desc=f"ingest via {url}")
+
+    def send() -> None:
+        nonlocal failed, out
+        out = _post(url, "api/ingest", {"articles": records}, settings)
+        for p in out["problems"]:
+            tqdm.write(f"skipped: {where[p['record'] - 1]}: {p['message']}", file=sys.stderr)
+        failed += out["failed"]
+        for key in totals:
+            totals[key] += out[key]
+        bar.update(len(records))
+        records.clear()
+        where.clear()
+
+    for item in read_paths(paths):
+        if isinstance(item, Problem):
+            failed += 1
+            tqdm.write(f"skipped: {item}", file=sys.stderr)
+            continue
+        if limit is not None and totals["articles"] + totals["skipped"] + len(records) >= limit:
+            break
+        records.append({k: v for k, v in asdict(item).items() if k not in ("origin", "line")})
+        where.append(f"{item.origin}:{item.line}" if item.line else item.origin)
+        if len(records) >= batch:
+            send()
+    if records:
+        send()
+    bar.close()
+    typer.echo(f"{totals['articles']} articles indexed ({totals['chunks']} chunks), {totals['skipped']} unchanged "
+               f"skipped, {failed} failed, through {url}")
+    if out:
+        typer.echo(f"index: {out['index_articles']} articles, {out['index_chunks']} chunks (articles gone from "
+                   "the files are removed by `rag serve --watch DIR`, or by `rag ingest` with the server stopped)")
+    return failed
 
 
 @app.command()
@@ -290,12 +348,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 7860,
     ingest_paths: Annotated[Optional[list[Path]], typer.Option(
         "--ingest", help="Ingest these first (incremental: unchanged articles are skipped).")] = None,
+    watch: Annotated[Optional[Path], typer.Option(
+        help="Keep ingesting this folder while serving: new, changed and deleted files.")] = None,
     auth: Annotated[Optional[str], typer.Option(
         help="Basic auth for the UI and the API as USER:PASSWORD [env RAG_AUTH].")] = None,
     llm_url: LlmUrlOpt = None,
     llm_model: LlmModelOpt = None,
 ) -> None:
-    """Start the chat UI and the JSON API (/api/search, /api/ask, /api/health, /docs)."""
+    """Start the chat UI and the JSON API (/api/search, /api/ask, /api/ingest, /api/health, /docs)."""
     from rag.server import launch
 
     settings = _settings(db=db, rerank_model=rerank, auth=auth, llm_url=llm_url, llm_model=llm_model)
@@ -303,7 +363,7 @@ def serve(
     if ingest_paths:
         typer.echo(index.ingest(ingest_paths).summary())  # problems are reported as they occur
     index.embedder  # load the model before the first question, not during it
-    launch(index, host=host, port=port, auth=settings.credentials, llm=_llm(settings))
+    launch(index, host=host, port=port, auth=settings.credentials, llm=_llm(settings), watch=watch)
 
 
 def main() -> None:

@@ -100,6 +100,10 @@ class Index:
         """Index new and changed articles from files and folders (see :class:`rag.indexer.Indexer`)."""
         return self._indexer.ingest(paths, limit, progress, on_problem)
 
+    def ingest_records(self, records: list) -> IngestReport:
+        """Index records given as data (``POST /api/ingest``), checked like the lines of a .jsonl file."""
+        return self._indexer.ingest_records(records)
+
     def remove(self, article_ids: Iterable[str]) -> int:
         """Delete articles and their chunks; returns how many were indexed."""
         return self._indexer.remove(article_ids)
@@ -109,6 +113,11 @@ class Index:
         return self._indexer.check(repair)
 
     # -- reading -------------------------------------------------------------------------
+    def reading(self):
+        """Hold off writers (an ingest in another thread) across several reads: one answer sees
+        each article whole, before its update or after it."""
+        return self.store.guard.reading()
+
     def search(self, question: str, k: int = 5, filters: Filters | None = None, recipe: Recipe = RESULTS,
                vector=None) -> list[Hit]:
         """The ``k`` best passages for ``question``; ``score`` is always the dense cosine.
@@ -116,7 +125,8 @@ class Index:
         ``recipe``: what the ranking is made of (:mod:`rag.recipes`; the default is what users
         get); ``vector``: the question's embedding when it is already known.
         """
-        return self._searcher.search(question, k, filters, recipe, vector)
+        with self.reading():
+            return self._searcher.search(question, k, filters, recipe, vector)
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks)."""
@@ -124,11 +134,13 @@ class Index:
 
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists (e.g. to show a cited passage)."""
-        return self.store.passages(chunk_ids)
+        with self.reading():
+            return self.store.passages(chunk_ids)
 
     def sentence_vectors(self, hits: list[Hit]):
         """Stored (start, end, vector) of the sentences of each hit's chunk (offsets in the chunk)."""
-        return self.store.sentence_vectors(hits)
+        with self.reading():
+            return self.store.sentence_vectors(hits)
 
     def sources(self) -> list[str]:
         """Distinct outlets in the index, most articles first."""

@@ -14,16 +14,19 @@ from __future__ import annotations
 import gzip
 import os
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from rag.chunk import CHUNKER_VERSION, chunk_text, embedded_text
 from rag.hits import date_int
 from rag.ids import chunk_id, sentence_id, sentence_ids, vector_sentences
-from rag.readers import Article, FileResult, Problem, list_files, read_paths
+from rag.readers import REQUEST, Article, FileResult, Problem, list_files, read_paths, read_records
 from rag.store import Store
 from rag.text import NORMALIZATION_VERSION
 
@@ -36,6 +39,7 @@ class IngestReport:
     removed: int = 0
     failed: int = 0
     seconds: float = 0.0
+    started: float = field(default=0.0, repr=False)  # perf_counter at the start
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -54,13 +58,15 @@ class Indexer:
     def __init__(self, store: Store, models):
         self.store = store
         self.models = models
+        self._busy = threading.Lock()  # one writer at a time (the API and a watched folder may both ingest)
 
     def remove(self, article_ids: Iterable[str]) -> int:
         """Delete articles and their chunks; returns how many were indexed."""
-        n = self.store.delete(article_ids)
-        if n:
-            self.store.rebuild_lexical()
-        return n
+        with self._busy:
+            n = self.store.delete(article_ids)
+            if n:
+                self.store.rebuild_lexical()
+            return n
 
     def check(self, repair: bool = False) -> dict[str, list[str]]:
         """What disagrees with the manifest: chunks no article lists, sentences no stored chunk
@@ -88,21 +94,37 @@ class Indexer:
         Pruning only happens on a full run (no ``limit``) and only for files read without
         errors, so a broken line never costs an article that was already indexed.
         """
+        paths = [Path(p) for p in paths]
+        files: list[FileResult] = []
+        with self._busy:
+            report, limited = self._ingest(read_paths(paths, files), _estimate(paths, limit), limit, progress,
+                                           on_problem)
+            if limit is None and not limited:
+                report.removed = self._prune(paths, files)
+            return self._finish(report)
+
+    def ingest_records(self, records: list, on_problem=None) -> IngestReport:
+        """Index posted records (``POST /api/ingest``): same fields and checks as a .jsonl file."""
+        with self._busy:
+            report, _ = self._ingest(read_records(records), len(records), None, False, on_problem or (lambda p: None))
+            return self._finish(report)
+
+    def _ingest(self, items: Iterable, total: int | None, limit: int | None, progress: bool,
+                on_problem) -> tuple[IngestReport, bool]:
+        """Embed and write the new and changed articles of ``items``; (report, cut by ``limit``)."""
         from tqdm import tqdm
 
-        paths = [Path(p) for p in paths]
         report, t0 = IngestReport(), time.perf_counter()
+        report.started = t0
         on_problem = on_problem or (lambda p: tqdm.write(f"skipped: {p}", file=sys.stderr))
         settings = self.store.settings
         chunk_chars = settings.chunk_chars
         known = self.store.manifest.hashes()
         origins = dict(self.store.manifest.origins())
         salt = f"{CHUNKER_VERSION}/{chunk_chars}/{NORMALIZATION_VERSION}"
-        files: list[FileResult] = []
         seen: dict[str, str] = {}
         pending: list[tuple[Article, str, list]] = []
-        bar = tqdm(total=_estimate(paths, limit), unit="art", disable=not progress, desc="ingest",
-                   dynamic_ncols=True)
+        bar = tqdm(total=total, unit="art", disable=not progress, desc="ingest", dynamic_ncols=True)
         limited = False
 
         def problem(p: Problem) -> None:
@@ -110,7 +132,7 @@ class Indexer:
             report.problems.append(p)
             on_problem(p)
 
-        for item in read_paths(paths, files):
+        for item in items:
             if isinstance(item, Problem):
                 problem(item)
                 continue
@@ -141,11 +163,12 @@ class Indexer:
         self._flush(pending, report)
         bar.update(len(pending))
         bar.close()
-        if limit is None and not limited:
-            report.removed = self._prune(paths, files)
+        return report, limited
+
+    def _finish(self, report: IngestReport) -> IngestReport:
         if report.articles or report.removed or not self.store.has_lexical():
             self.store.rebuild_lexical()  # BM25 follows Chroma: same chunks, rebuilt at ingest only
-        report.seconds = time.perf_counter() - t0
+        report.seconds = time.perf_counter() - report.started
         return report
 
     def _flush(self, pending: list[tuple[Article, str, list]], report: IngestReport) -> None:
@@ -153,27 +176,31 @@ class Indexer:
             return
         embedder = self.models.embedder
         self.store.write_info(embedder.dim)
-        texts = [embedded_text(a.title, c.text) for a, _, chunks in pending for c in chunks]
-        sents = [(chunk_id(a.id, c.index), a.id, x, y, c.text[x:y]) for a, _, chunks in pending for c in chunks
-                 for x, y in vector_sentences(c.text)]
-        # One call, so sentence-transformers sorts chunks and sentences by length together.
-        vectors = embedder.embed_passages(texts + [t for *_, t in sents], self.store.settings.batch_size)
-        vectors, svectors = vectors[:len(texts)], vectors[len(texts):]
-        ids, docs, metas = [], [], []
-        for art, _, chunks in pending:
-            base = {"article_id": art.id, "title": art.title, "source": art.source, "url": art.url,
-                    "date": art.date, "date_int": date_int(art.date), "category": art.category,
-                    "author": art.author}
-            for c in chunks:
-                ids.append(chunk_id(art.id, c.index))
-                docs.append(c.text)
-                metas.append({**base, "chunk": c.index, "start": c.start, "end": c.end})
-        # Changed articles: drop their old chunks first (they may have had more of them).
-        self.store.delete(a.id for a, _, _ in pending)
+        batch = self.store.settings.batch_size
+        chunks = [(a, c) for a, _, cs in pending for c in cs]
+        texts = [embedded_text(a.title, c.text) for a, c in chunks]
+        spans = [vector_sentences(c.text) for _, c in chunks]
+        sents = [(chunk_id(a.id, c.index), a.id, x, y, c.text[x:y]) for (a, c), sp in zip(chunks, spans) for x, y in sp]
+        if self.store.settings.sentence_vectors == "late" and embedder.late_chunking:
+            # One forward pass a chunk: its sentences' vectors are pooled from its tokens.
+            starts = [len(t) - len(c.text) for t, (_, c) in zip(texts, chunks)]
+            vectors, per_chunk = embedder.late_chunks(texts, spans, starts, batch)
+            svectors = np.concatenate(per_chunk) if sents else np.empty((0, embedder.dim), np.float32)
+        else:
+            # One call, so chunks and sentences are batched by length together.
+            vectors = embedder.embed_passages(texts + [t for *_, t in sents], batch)
+            vectors, svectors = vectors[:len(texts)], vectors[len(texts):]
+        ids = [chunk_id(a.id, c.index) for a, c in chunks]
+        docs = [c.text for _, c in chunks]
+        metas = [{"article_id": a.id, "title": a.title, "source": a.source, "url": a.url, "date": a.date,
+                  "date_int": date_int(a.date), "category": a.category, "author": a.author,
+                  "chunk": c.index, "start": c.start, "end": c.end} for a, c in chunks]
         smeta = [{"chunk_id": cid, "article_id": aid, "start": x, "end": y} for cid, aid, x, y, _ in sents]
         sids = [sentence_id(cid, x) for cid, _, x, _, _ in sents]
-        rows = [(a.id, h, len(c), os.path.realpath(a.origin), a.source, a.date) for a, h, c in pending]
-        self.store.add(rows, (ids, docs, metas, vectors), (sids, smeta, svectors))
+        rows = [(a.id, h, len(c), _origin(a.origin), a.source, a.date) for a, h, c in pending]
+        with self.store.guard.writing():  # readers see the old article or the new one, never half
+            self.store.delete(a.id for a, _, _ in pending)  # a changed article may have had more chunks
+            self.store.add(rows, (ids, docs, metas, vectors), (sids, smeta, svectors))
         report.articles += len(pending)
         report.chunks += len(ids)
 
@@ -193,9 +220,14 @@ class Indexer:
         return self.store.delete(gone)
 
 
+def _origin(origin: str) -> str:
+    """Where an article is kept as coming from: its file's real path, or ``request`` for posted records."""
+    return origin if origin == REQUEST else os.path.realpath(origin)
+
+
 def _clash(article: Article, indexed_from: str | None) -> Problem | None:
     """Another file still on disk already holds this id: overwriting its article would lose it."""
-    if indexed_from is None or indexed_from == os.path.realpath(article.origin) or not os.path.exists(indexed_from):
+    if indexed_from is None or indexed_from == _origin(article.origin) or not os.path.exists(indexed_from):
         return None
     return Problem(article.origin, article.line,
                    f"article id {article.id!r} is already indexed from {indexed_from}; give each record its own "

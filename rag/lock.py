@@ -48,9 +48,9 @@ class DirectoryLock:
             url = served_by(self.path)
             if url:
                 raise IndexServed(
-                    f"index {self.path} is served by `rag serve` at {url}: `rag ask` and `rag search` go "
-                    f"through it, the API is at {url}docs; to ingest, stop it and run `rag ingest`, or restart "
-                    f"it with `rag serve --ingest PATH`.", url) from None
+                    f"index {self.path} is served by `rag serve` at {url}: `rag ask`, `rag search` and "
+                    f"`rag ingest` go through it (the API is at {url}docs); to remove, check or rebuild, "
+                    "stop it first.", url) from None
             raise IndexUnavailable(
                 f"index {self.path} is open in another process. Stop it first: one process owns an embedded "
                 "Chroma directory (or use a Chroma server: RAG_CHROMA_URL).") from None

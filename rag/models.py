@@ -87,11 +87,18 @@ class Embedder:
         self.dim = int(self.model.get_embedding_dimension())
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        with self._lock:
-            out = self.model.encode(list(texts), prompt=prompt, batch_size=batch_size,
-                                    normalize_embeddings=True, convert_to_numpy=True,
-                                    show_progress_bar=False)
-        return out.astype(np.float32)
+        texts = list(texts)
+        out = np.empty((len(texts), self.dim), np.float32)
+        # Batches of similar length, longest first (as sentence-transformers does), the model
+        # locked per batch: a question waits for one batch of an ingest, not for all of it.
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for i in range(0, len(texts), batch_size):
+            rows = order[i:i + batch_size]
+            with self._lock:
+                out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
+                                              normalize_embeddings=True, convert_to_numpy=True,
+                                              show_progress_bar=False)
+        return out
 
     def token_vectors(self, texts: list[str], query: bool = False) -> list[np.ndarray]:
         """Each text's contextual token vectors (L2-normalised rows; no prompt or special
@@ -112,6 +119,56 @@ class Embedder:
             h = hidden[i, skip:n - 1].float().cpu().numpy()
             out.append(h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12))
         return out
+
+    @property
+    def late_chunking(self) -> bool:
+        """Whether :meth:`late_chunks` applies: a transformer mean-pooled into the vector (a
+        projection after the pooling, as EmbeddingGemma has, would need the span means projected)."""
+        names = [type(m).__name__ for m in self.model]
+        pooling = getattr(self.model[1], "pooling_mode", None) if len(names) > 1 else None
+        return names[:2] == ["Transformer", "Pooling"] and set(names[2:]) <= {"Normalize"} and pooling == "mean"
+
+    def late_chunks(self, texts: list[str], spans: list[list[tuple[int, int]]], starts: list[int],
+                    batch_size: int = 32) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and the vectors of spans inside them from one forward pass ("late
+        chunking", Günther et al. 2024): a span's vector is the mean of its tokens' contextual
+        embeddings within the whole passage. ``spans[i]`` are character offsets counted from
+        ``starts[i]`` in ``texts[i]`` (a passage after its title). A span beyond the model's
+        length limit is embedded on its own."""
+        import torch
+
+        prompt, tok = self.passage_prompt, self.model.tokenizer
+        vectors = np.empty((len(texts), self.dim), np.float32)
+        spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
+        alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for b in range(0, len(texts), batch_size):
+            rows = order[b:b + batch_size]
+            with self._lock, torch.inference_mode():
+                enc = tok([prompt + texts[i] for i in rows], padding=True, truncation=True,
+                          max_length=self.model.max_seq_length, return_offsets_mapping=True, return_tensors="pt")
+                offsets = enc.pop("offset_mapping").numpy()
+                out = self.model({k: v.to(self.model.device) for k, v in enc.items()})
+            tokens = out["token_embeddings"].float().cpu().numpy()
+            vectors[rows] = out["sentence_embedding"].float().cpu().numpy()
+            real = enc["attention_mask"].numpy().astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
+            for r, i in enumerate(rows):
+                shift = len(prompt) + starts[i]
+                for j, (a, e) in enumerate(spans[i]):
+                    inside = real[r] & (offsets[r, :, 0] >= shift + a) & (offsets[r, :, 1] <= shift + e)
+                    if inside.any():
+                        spans_out[i][j] = tokens[r][inside].mean(axis=0)
+                    else:
+                        alone.append((i, j))
+        if alone:
+            own = self._encode([texts[i][starts[i] + spans[i][j][0]:starts[i] + spans[i][j][1]] for i, j in alone],
+                               prompt, batch_size)
+            for (i, j), v in zip(alone, own):
+                spans_out[i][j] = v
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        for m in spans_out:
+            m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+        return vectors, spans_out
 
     def embed_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, 16)

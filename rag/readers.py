@@ -31,6 +31,7 @@ from rag.text import sentence_spans
 SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".jsonl.gz")
 META_FIELDS = ("abstract", "source", "url", "date", "category", "author")
 _TITLE_MAX = 90
+REQUEST = "request"  # the origin of posted records: not a file, never pruned
 EMPTY = "empty file (nothing to index: remove it or add an article)"
 BINARY = "binary file (NUL bytes), not UTF-8 text: give .txt, .md, .json or .jsonl files"
 # Trailing "source" lines as news sites print them: "المصدر: …" / "Source: …".
@@ -112,6 +113,21 @@ def read_paths(paths: Iterable[str | Path], files: list[FileResult] | None = Non
             else:
                 res.ids.add(item.id)
             yield item
+
+
+def read_records(records: list) -> Iterator[Article | Problem]:
+    """Records posted to ``rag serve`` (``POST /api/ingest``), checked like the lines of a
+    .jsonl file; a problem names the record (1-based). A record without an id is named after
+    its text, so posting it again changes nothing.
+
+    >>> items = list(read_records([{"id": "a", "text": "Body."}, {"title": "no text"}]))
+    >>> items[0].id, str(items[1])
+    ('a', "request:2: record has no text (a 'text' field with the article body is required)")
+    """
+    for i, rec in enumerate(records, 1):
+        body = rec.get("text") if isinstance(rec, dict) else None
+        digest = hashlib.sha256(str(body).encode("utf-8", "replace")).hexdigest()[:16]
+        yield _from_record(rec, REQUEST, i, record_id(REQUEST, digest))
 
 
 def read_file(path: Path, root: Path) -> Iterator[Article | Problem]:

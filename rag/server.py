@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from pathlib import Path
 from typing import Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
@@ -26,7 +27,7 @@ from rag import __version__, service
 from rag.generate import status as llm_status
 from rag.index import Index
 from rag.openai_api import Refused, openai_router
-from rag.service import AnswerOut, Query, SearchOut
+from rag.service import AnswerOut, IngestIn, IngestOut, Query, SearchOut
 from ui.app import CSS, build_app
 
 
@@ -71,7 +72,7 @@ def _basic_auth(auth: tuple[str, str] | None):
 
 
 def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> FastAPI:
-    """FastAPI app with ``/api/search``, ``/api/ask`` and ``/api/health`` over ``index``.
+    """FastAPI app with ``/api/search``, ``/api/ask``, ``/api/ingest`` and ``/api/health`` over ``index``.
 
     With ``auth=(user, password)`` every endpoint needs HTTP basic credentials; ``llm`` (a
     LangChain chat model) enables ``"mode": "llm"`` on ``/api/ask``.
@@ -118,6 +119,12 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
             return StreamingResponse((sse(e, d) for e, d in service.ask_events(*args)), media_type="text/event-stream")
         return service.answer_json(service.ask(*args))
 
+    @app.post("/api/ingest", response_model=IngestOut)
+    def ingest(body: IngestIn) -> dict:
+        """Add or replace articles while serving: searchable when this returns. A refused record
+        is reported by its position; the others are indexed."""
+        return service.ingest_json(index, body.articles)
+
     @app.get("/api/health", response_model=HealthOut)
     def health() -> dict:
         articles, chunks = index.count()
@@ -140,12 +147,25 @@ def create_app(index, auth: tuple[str, str] | None = None, llm=None):
                                show_error=True)
 
 
-def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, llm=None):
-    """Serve UI and API (loopback by default). Blocks until stopped."""
+def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, llm=None,
+           watch: Path | None = None):
+    """Serve UI and API (loopback by default), ingesting the folder ``watch`` as it changes.
+    Blocks until stopped."""
+    import threading
+
     import uvicorn
 
     app = create_app(index, auth, llm)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    stop = threading.Event()
+    if watch is not None:
+        from rag.watch import watch as watch_folder
+
+        threading.Thread(target=watch_folder, args=(index, watch, stop), daemon=True, name="watch").start()
+        print(f"watching {watch}: new and changed articles are indexed as they arrive", flush=True)
     print(f"chat UI on {url}  ·  API docs on {url}docs", flush=True)
     index.store.lock.announce(url)  # other `rag` commands on this index ask here
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        stop.set()

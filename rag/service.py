@@ -124,6 +124,41 @@ class AnswerOut(BaseModel):
     citations: list[CitationOut]
 
 
+class IngestIn(BaseModel):
+    """Articles for ``POST /api/ingest``: each record as a line of a .jsonl file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    articles: list = Field(min_length=1, max_length=1000, description=(
+        "records with text and any of id, title, abstract, source, url, date, category, author; "
+        "a record whose id is indexed replaces that article"))
+
+
+class ProblemOut(BaseModel):
+    record: int = Field(description="1-based position in ``articles``")
+    message: str
+
+
+class IngestOut(BaseModel):
+    articles: int = Field(description="new or changed, now searchable")
+    chunks: int
+    skipped: int = Field(description="unchanged")
+    failed: int
+    seconds: float
+    problems: list[ProblemOut]
+    index_articles: int
+    index_chunks: int
+
+
+def ingest_json(index, records: list) -> dict:
+    """Index posted records; the report with each refused record's position and reason."""
+    report = index.ingest_records(records)
+    articles, chunks = index.count()
+    return IngestOut(articles=report.articles, chunks=report.chunks, skipped=report.skipped, failed=report.failed,
+                     seconds=round(report.seconds, 2), index_articles=articles, index_chunks=chunks,
+                     problems=[ProblemOut(record=p.line, message=p.message) for p in report.problems]).model_dump()
+
+
 def hit_json(h: Hit) -> dict:
     fields = {k: getattr(h, k) for k in HitOut.model_fields}
     return HitOut(**fields | {"score": round(h.score, 4), "url": safe_url(h.url)}).model_dump()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
@@ -53,6 +54,9 @@ class Settings(BaseSettings):
     passage_prompt: str | None = None
     chunk_chars: int = Field(800, ge=200, le=4000)
     batch_size: int = Field(32, ge=1, le=512)  # chunks embedded and committed together at ingest
+    # Sentence vectors pooled from their chunk's own forward pass ("late", where the model is a
+    # mean-pooled transformer), or each sentence embedded again on its own ("separate").
+    sentence_vectors: Literal["separate", "late"] = "separate"
     # Longer articles are refused: the longest of 61k real ones has 33,687 characters; one of
     # 200,000 (≈250 chunks) is a minute of embedding.
     max_article_chars: int = Field(200_000, ge=1000)

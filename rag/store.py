@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from rag.chunk import CHUNKER_VERSION
+from rag.guard import Guard
 from rag.hits import Filters, Hit
 from rag.ids import chunk_id, sentence_ids
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
@@ -45,6 +46,7 @@ class IndexInfo(BaseModel):
     chunker: str
     collection: str
     layout: str = "chunks-1"  # what an index built before sentence vectors reads as
+    sentence_vectors: str = "separate"  # how an index built before the choice made them
 
 
 class Store:
@@ -57,6 +59,7 @@ class Store:
         self._lexical: LexicalIndex | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock = DirectoryLock(self.path)
+        self.guard = Guard()  # this process's readers and writers (rag serve ingests while it answers)
         if rebuild:
             (self.path / "rag.json").unlink(missing_ok=True)
             shutil.rmtree(self.path / "bm25", ignore_errors=True)
@@ -113,7 +116,8 @@ class Store:
 
     def _wanted(self) -> dict[str, str]:
         s = self.settings
-        return {"model": s.model, "normalization": NORMALIZATION_VERSION, "chunker": f"{CHUNKER_VERSION}/{s.chunk_chars}"}
+        return {"model": s.model, "normalization": NORMALIZATION_VERSION, "chunker": f"{CHUNKER_VERSION}/{s.chunk_chars}",
+                "sentence_vectors": s.sentence_vectors}
 
     def _check_info(self) -> None:
         stored = self.info
@@ -189,6 +193,10 @@ class Store:
         stale) and the manifest is committed last, so an article counts as indexed only once
         both collections hold it.
         """
+        with self.guard.writing():
+            self._add(articles, chunks, sentences)
+
+    def _add(self, articles, chunks, sentences) -> None:
         ids, docs, metas, vectors = chunks
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
@@ -205,6 +213,10 @@ class Store:
 
     def delete(self, article_ids) -> int:
         """Delete articles with their chunks, sentences and tokens; returns how many were indexed."""
+        with self.guard.writing():
+            return self._delete(article_ids)
+
+    def _delete(self, article_ids) -> int:
         n = 0
         for aid in article_ids:
             n_chunks = self.manifest.n_chunks(aid)

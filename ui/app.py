@@ -61,9 +61,10 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
     parts = [f'<div class="{cls}" dir="auto">{body}</div>']
     if ans.mode == "llm":
         note = (f"✓ Written by the language model: {ans.checked} sentence(s) checked against their quotes "
-                "(names, numbers, meaning).")
+                "(names, numbers, meaning)." if ans.checked else
+                "✗ No sentence of the language model passed the check against their quotes (names, numbers, meaning).")
         if ans.replaced:
-            note += f" {ans.replaced} that failed the check {'is' if ans.replaced == 1 else 'are'} shown as the quote."
+            note += f" {ans.replaced} that failed {'is' if ans.replaced == 1 else 'are'} shown as the quote."
         if ans.invalid_citations:
             note += f" {ans.invalid_citations} uncited line(s) dropped."
         parts.append(f'<div class="rag-meta rag-mode rag-checked">{_e(note)}</div>')

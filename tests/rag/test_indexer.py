@@ -170,3 +170,39 @@ def test_a_link_loop_given_as_a_path_is_reported_and_the_rest_indexed(index, tmp
     rep = index.ingest([src, loop], progress=False)  # a full run: pruning looks at every path given
     assert (rep.articles, rep.failed) == (1, 1) and "no such file" in rep.problems[0].message
     assert [cid for cid, _ in index.store.lexical.search("الميزانية")] == ["a0::0"]  # BM25 rebuilt
+
+
+def test_readers_during_an_update_see_the_old_article_or_the_new_one(index, monkeypatch):
+    import threading
+    import time
+
+    from rag.answer import answer
+
+    def article(version):  # several chunks, each sentence naming its version
+        return rec(7, " ".join(f"أطلقت الوكالة القمر {version} رقم {j} لرصد المياه الجوفية في وادي رم." for j in range(40)))
+
+    index.ingest_records([article("OLDVER")])
+    write_rows = index.store.add
+
+    def slow_add(*args, **kwargs):  # the old rows are gone, the new not yet written: widen that moment
+        time.sleep(1.5)
+        write_rows(*args, **kwargs)
+
+    monkeypatch.setattr(index.store, "add", slow_add)
+    seen, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            hits = [h for h in index.search("القمر لرصد المياه الجوفية", 20) if h.article_id == "a7"]
+            quotes = [c.quote for c in answer(index, "ما القمر الذي أطلقته الوكالة؟").citations if c.article_id == "a7"]
+            seen.append({v for v in ("OLDVER", "NEWVER") for t in [h.text for h in hits] + quotes if v in t}
+                        if hits and quotes else {"missing"})
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    index.ingest_records([article("NEWVER")])
+    time.sleep(1)
+    stop.set()
+    reader.join()
+    assert seen and all(s in ({"OLDVER"}, {"NEWVER"}) for s in seen), seen
+    assert seen[-1] == {"NEWVER"}

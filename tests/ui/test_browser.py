@@ -30,12 +30,12 @@ def page(browser, server):
     pg.close()
 
 
-def _ask(page, question):
+def _ask(page, question, timeout=120_000):
     n = page.locator(".rag-answer").count()
     page.locator("#question textarea").fill(question)
     page.locator("#ask").click()
-    page.locator(".rag-answer").nth(n).wait_for(timeout=120_000)
-    page.wait_for_function("() => !document.querySelector('#chat .rag-pending')", timeout=120_000)
+    page.locator(".rag-answer").nth(n).wait_for(timeout=timeout)
+    page.wait_for_function("() => !document.querySelector('#chat .rag-pending')", timeout=timeout)
     return page.locator(".rag-answer").nth(n)
 
 

@@ -26,6 +26,11 @@ def llm_server(news_db, llm_url, tmp_path_factory):
         yield f"http://127.0.0.1:{port}/"
 
 
+# The 1.5B model's sentences fail the check on some questions (evals/RESULTS.md): the second
+# question is asked only when no sentence of the first passed, so the checked mark is shown.
+QUESTIONS = ("How many people were killed by the heat wave in Karachi?", "What did the Vienna zoo open for the giant pandas?")
+
+
 def test_llm_mode_shows_checked_english_sentences_beside_the_arabic_quotes(browser, llm_server):
     pg = browser.new_page(viewport={"width": 1300, "height": 1000})
     pg.goto(llm_server, wait_until="load")
@@ -33,14 +38,22 @@ def test_llm_mode_shows_checked_english_sentences_beside_the_arabic_quotes(brows
     status.wait_for()
     assert "language model" in status.inner_text()  # the sidebar says which mode is on
     pg.locator("#mode label", has_text="llm").click()
-    answer = _ask(pg, "How many people were killed by the heat wave in Karachi?")
-    note = pg.locator(".rag-checked").last
-    note.wait_for(timeout=300_000)
+    for i, question in enumerate(QUESTIONS):
+        answer = _ask(pg, question, timeout=300_000)
+        pg.locator(".rag-sources").nth(i).wait_for()  # the last step: the answer with its note and sources
+        text = answer.inner_text()
+        notes = pg.locator(".rag-answer + .rag-checked")
+        # every LLM-mode answer says how its sentences fared; a missing note is a fallback
+        assert notes.count() == pg.locator(".rag-answer").count(), f"no LLM mode note under: {text!r}"
+        note = notes.last.inner_text()
+        assert "check against their quotes" in note or "checked against their quotes" in note, note
+        if note.startswith("✓"):
+            break
     _shot(pg, "llm-checked")
-    assert "checked against their quotes" in note.inner_text()
-    text = answer.inner_text()
+    assert note.startswith("✓"), f"no model sentence passed on {len(QUESTIONS)} questions: {text!r} / {note!r}"
     english = [line for line in text.splitlines() if line and not line.startswith("According to")]
     assert english and all(re.search(r"[A-Za-z]{3}", line) and re.search(r"\[\d+\]", line) for line in english)
     assert pg.locator("mark.rag-quote").count() >= 1  # the Arabic quotes stay beside the sentences
     assert pg.locator("mark.rag-quote").first.evaluate("e => getComputedStyle(e.parentElement).direction") == "rtl"
+    assert pg.evaluate("() => window.__pwned") is None  # the hostile article's markup stays text
     pg.close()

@@ -1,0 +1,38 @@
+"""The embedding model's own computations against a direct computation with transformers."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TEXT = "Title\nThe minister spoke in Moscow. He doubted the alliance could be built. وقال الوزير إنه يشك في ذلك."
+
+
+def test_late_chunked_vectors_agree_with_a_direct_computation(embedder):
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    assert embedder.late_chunking
+    start = TEXT.index("\n") + 1
+    body = TEXT[start:]
+    spans = [(0, body.index(" He")), (body.index("He"), body.index(" وقال")), (body.index("وقال"), len(body))]
+    vectors, per_span = embedder.late_chunks([TEXT], [spans], [start])
+    # Directly: the encoder's last hidden states, averaged over each sentence's tokens.
+    path = embedder.model[0].auto_model.name_or_path
+    tok, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
+    text = embedder.passage_prompt + TEXT
+    enc = tok(text, return_offsets_mapping=True, return_tensors="pt")
+    offsets = enc.pop("offset_mapping")[0].numpy()
+    with torch.inference_mode():
+        hidden = model(**enc).last_hidden_state[0].numpy()
+    whole = hidden.mean(axis=0)
+    assert float(vectors[0] @ (whole / np.linalg.norm(whole))) > 0.9999  # the chunk's own vector: mean pooling
+    assert np.allclose(vectors[0], embedder.embed_passages([TEXT])[0], atol=1e-4)
+    shift = len(embedder.passage_prompt) + start
+    for (a, b), got in zip(spans, per_span[0]):
+        inside = (offsets[:, 0] >= shift + a) & (offsets[:, 1] <= shift + b) & (offsets[:, 1] > offsets[:, 0])
+        want = hidden[inside].mean(axis=0)
+        assert inside.sum() >= 5 and float(got @ (want / np.linalg.norm(want))) > 0.9999
+    # in context, not alone: each sentence's vector differs from embedding it by itself
+    alone = embedder.embed_passages([body[a:b] for a, b in spans])
+    assert all(float(x @ y) < 0.999 for x, y in zip(per_span[0], alone))
