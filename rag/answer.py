@@ -107,7 +107,7 @@ def gather(index: Index, question: str, k: int = 6, filters: Filters | None = No
     """
     question = question.strip()
     query = query or condense(question, history)
-    vectors = index.embedder.embed_queries([question] if query == question else [question, query])
+    vectors = index.models.queries.embed_queries([question] if query == question else [question, query])
     ranked = index.search(query, max(k, TUNING.background[1]), recipe=BACKGROUND, vector=vectors[-1])
     # With sentence-scored chunks the seed question's doubt sentence lost its place to other
     # Russia stories: evidence reads the chunks it was calibrated on (rag.recipes.EVIDENCE).

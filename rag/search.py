@@ -57,7 +57,7 @@ class Searcher:
                vector: np.ndarray | None = None) -> list[Hit]:
         """The ``k`` best passages for ``question`` by ``recipe`` (``vector``: its embedding, if known)."""
         if vector is None:
-            vector = self.models.embedder.embed_queries([question])[0]
+            vector = self.models.queries.embed_queries([question])[0]
         if filters is not None and not filters.empty:
             filters = self.canonical(filters)
         if recipe.bm25_only:
@@ -77,7 +77,7 @@ class Searcher:
     @functools.cached_property
     def question_form(self) -> np.ndarray:
         """Mean vector of :data:`rag.retrieve.QUESTION_FORMS` (content-free questions), embedded once."""
-        return self.models.embedder.embed_queries(list(QUESTION_FORMS)).mean(axis=0)
+        return self.models.queries.embed_queries(list(QUESTION_FORMS)).mean(axis=0)
 
     def _lexical(self, recipe: Recipe) -> LexicalIndex:
         if recipe.analyzer == "stem":

@@ -163,7 +163,8 @@ def build_app(index, llm=None):
         turns = [{"role": "user", "content": q} for q in asked]  # raw questions, for follow-ups
         asked = asked + [message]
         anchor = f"m{next(counter)}"
-        if mode == "llm" and llm is not None and not llm_ready(llm):
+        unready = mode == "llm" and llm is not None and not llm_ready(llm)
+        if unready:
             gr.Info("The language model is not answering yet: this answer is extractive.")
             mode = "extractive"
         if mode == "llm" and llm is not None:
@@ -180,6 +181,8 @@ def build_app(index, llm=None):
         else:
             ans = service.ask(index, message, filters=filters, history=turns)
         for html_text in _stream_steps(ans, anchor):
+            if unready:  # said beside the answer too: a toast is easily missed
+                html_text += '<div class="rag-meta rag-mode">The language model is not answering yet: extractive.</div>'
             history[-1] = {"role": "assistant", "content": html_text}
             yield "", history, asked
 

@@ -74,10 +74,12 @@ def test_uncited_or_repeated_lines_are_dropped_and_counted():
     assert check.dropped == 3
 
 
-def test_the_answer_keeps_quote_order_and_falls_back_when_the_model_wrote_nothing():
+def test_the_answer_keeps_quote_order_and_shows_the_quotes_when_the_model_wrote_nothing():
     ev, cites, check = _setup()
     fallback = Answer(ev.question, "extractive", False, cites)
-    assert check.answer(fallback) is fallback  # no line from the model yet
+    check.line("An uncited line.")
+    nothing = check.answer(fallback)  # the quotes, and the UI says none of the model's lines passed
+    assert nothing.answer == "extractive" and (nothing.mode, nothing.checked, nothing.invalid_citations) == ("llm", 0, 1)
     check.line("Al Hilal won the league 3 times. [2]")
     ans = check.answer(fallback)
     assert ans.mode == "llm" and ans.checked == 1
