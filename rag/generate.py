@@ -72,7 +72,7 @@ _READY: dict[str, tuple[float, bool]] = {}  # url -> (checked at, answered)
 
 def llm_ready(llm, ttl: float = 10.0) -> bool:
     """Whether ``llm``'s OpenAI-compatible server answers ``GET /models`` now (cached ``ttl`` s;
-    a short probe: a server still starting refuses at once, and a busy one has three seconds)."""
+    a short probe: a server still loading its model refuses the connection at once)."""
     import time
 
     import httpx
@@ -84,6 +84,8 @@ def llm_ready(llm, ttl: float = 10.0) -> bool:
     if time.monotonic() - at > ttl:
         try:
             ok = httpx.get(url + "/models", timeout=3.0).status_code == 200
+        except httpx.ReadTimeout:
+            ok = True  # it accepted the connection: busy writing another answer (llama.cpp serves one at a time)
         except httpx.HTTPError:
             ok = False
         _READY[url] = (time.monotonic(), ok)
@@ -212,14 +214,20 @@ def stream(index: Index, question: str, llm, k: int = 6, filters: Filters | None
         return
     quotes = points(fallback)
     check = Checker(index, ev, quotes)
-    pending = ""
     try:
-        for chunk in llm.stream(messages(ev, quotes)):
-            pending += chunk.content
-            *done, pending = pending.split("\n")
-            for line in done:
-                yield from check.lines(line)
-        yield from check.lines(pending)
+        # Asked once more when it wrote nothing at all: llama.cpp has returned an empty completion
+        # right after evaluating a long new prompt, and a full one for the same prompt next.
+        for _ in range(2):
+            wrote, pending = False, ""
+            for chunk in llm.stream(messages(ev, quotes)):
+                pending += chunk.content
+                wrote = wrote or bool(chunk.content.strip())
+                *done, pending = pending.split("\n")
+                for line in done:
+                    yield from check.lines(line)
+            yield from check.lines(pending)
+            if wrote:
+                break
     except Exception as exc:  # noqa: BLE001 - report, then answer extractively
         log.warning("LLM answer failed; answering extractively", exc_info=True)  # the server's log only
         fallback.answer = f"(LLM unavailable: {type(exc).__name__}; extractive answer.)\n" + fallback.answer

@@ -138,3 +138,23 @@ def test_api_llm_mode_over_http(news_db, llm_url, tmp_path):
         body = json.load(urllib.request.urlopen(req, timeout=600))
     assert body["mode"] in ("llm", "extractive") and not body["abstained"] and body["citations"]
     assert all(c["quote"] for c in body["citations"])
+
+
+def test_a_busy_llm_server_counts_as_ready_and_a_closed_port_does_not():
+    import socket
+    import threading
+    from types import SimpleNamespace
+
+    from rag.generate import llm_ready
+    from tests.conftest import free_port
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(busy.accept()), daemon=True).start()  # accepts, never answers
+    try:
+        assert llm_ready(SimpleNamespace(openai_api_base=f"http://127.0.0.1:{busy.getsockname()[1]}/v1"))
+        assert not llm_ready(SimpleNamespace(openai_api_base=f"http://127.0.0.1:{free_port()}/v1"))
+    finally:
+        busy.close()
