@@ -39,7 +39,6 @@ class IngestReport:
     removed: int = 0
     failed: int = 0
     seconds: float = 0.0
-    started: float = field(default=0.0, repr=False)  # perf_counter at the start
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -96,18 +95,20 @@ class Indexer:
         """
         paths = [Path(p) for p in paths]
         files: list[FileResult] = []
+        t0 = time.perf_counter()
         with self._busy:
             report, limited = self._ingest(read_paths(paths, files), _estimate(paths, limit), limit, progress,
                                            on_problem)
             if limit is None and not limited:
                 report.removed = self._prune(paths, files)
-            return self._finish(report)
+            return self._finish(report, t0)
 
     def ingest_records(self, records: list, on_problem=None) -> IngestReport:
         """Index posted records (``POST /api/ingest``): same fields and checks as a .jsonl file."""
+        t0 = time.perf_counter()
         with self._busy:
             report, _ = self._ingest(read_records(records), len(records), None, False, on_problem or (lambda p: None))
-            return self._finish(report)
+            return self._finish(report, t0)
 
     def _ingest(self, items: Iterable, total: int | None, limit: int | None, progress: bool,
                 on_problem) -> tuple[IngestReport, bool]:
@@ -115,7 +116,6 @@ class Indexer:
         from tqdm import tqdm
 
         report, t0 = IngestReport(), time.perf_counter()
-        report.started = t0
         on_problem = on_problem or (lambda p: tqdm.write(f"skipped: {p}", file=sys.stderr))
         settings = self.store.settings
         chunk_chars = settings.chunk_chars
@@ -165,10 +165,10 @@ class Indexer:
         bar.close()
         return report, limited
 
-    def _finish(self, report: IngestReport) -> IngestReport:
+    def _finish(self, report: IngestReport, t0: float) -> IngestReport:
         if report.articles or report.removed or not self.store.has_lexical():
             self.store.rebuild_lexical()  # BM25 follows Chroma: same chunks, rebuilt at ingest only
-        report.seconds = time.perf_counter() - report.started
+        report.seconds = time.perf_counter() - t0
         return report
 
     def _flush(self, pending: list[tuple[Article, str, list]], report: IngestReport) -> None:

