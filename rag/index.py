@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -38,6 +39,19 @@ class Models:
         self._embedder = embedder
         self._reranker = reranker
         self._queries = None
+        self._loading = threading.Lock()  # one load, whichever thread asks first
+
+    def preload(self) -> None:
+        """Start loading the embedder in the background: a cold `rag ask` overlaps it with
+        opening Chroma (≈2 s each)."""
+        def load():
+            try:
+                self.embedder
+            except Exception:  # noqa: BLE001 - the caller's own use of the embedder raises it
+                pass
+
+        if self._embedder is None:
+            threading.Thread(target=load, daemon=True, name="load-embedder").start()
 
     @property
     def queries(self):
@@ -58,9 +72,10 @@ class Models:
 
     @property
     def embedder(self) -> Embedder:
-        if self._embedder is None:
-            s = self.settings
-            self._embedder = Embedder(s.model, s.query_prompt, s.passage_prompt)
+        with self._loading:
+            if self._embedder is None:
+                s = self.settings
+                self._embedder = Embedder(s.model, s.query_prompt, s.passage_prompt, s.runtime)
         return self._embedder
 
     @property
@@ -79,17 +94,21 @@ class Models:
 class Index:
     """A news index on disk. Use :meth:`open`; close it (or use ``with``) to release the lock."""
 
-    def __init__(self, settings: Settings, embedder=None, rebuild: bool = False, reranker=None):
+    def __init__(self, settings: Settings, embedder=None, rebuild: bool = False, reranker=None,
+                 preload: bool = False):
         self.settings = settings
-        self.store = Store(settings, rebuild)
         self.models = Models(settings, embedder, reranker)
+        # Once the directory is ours (not a served index's), the model may load while Chroma opens.
+        self.store = Store(settings, rebuild, on_locked=self.models.preload if preload else None)
         self._indexer = Indexer(self.store, self.models)
         self._searcher = Searcher(self.store, self.models)
 
     @classmethod
-    def open(cls, settings: Settings | None = None, embedder=None, rebuild: bool = False, reranker=None) -> "Index":
-        """Open (or create) the index of ``settings.db``; ``embedder``/``reranker`` reuse loaded models."""
-        return cls(settings or Settings(), embedder, rebuild, reranker)
+    def open(cls, settings: Settings | None = None, embedder=None, rebuild: bool = False, reranker=None,
+             preload: bool = False) -> "Index":
+        """Open (or create) the index of ``settings.db``; ``embedder``/``reranker`` reuse loaded
+        models; ``preload`` starts loading the embedder while the store opens."""
+        return cls(settings or Settings(), embedder, rebuild, reranker, preload)
 
     def __enter__(self) -> "Index":
         return self

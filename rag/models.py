@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -58,6 +59,14 @@ def resolve_model(spec: str) -> str:
     return str(target)
 
 
+def _folder_prompts(folder: Path) -> dict:
+    """The prompts a sentence-transformers folder declares (none when it declares none)."""
+    try:
+        return json.loads((folder / "config_sentence_transformers.json").read_text()).get("prompts") or {}
+    except (OSError, ValueError):
+        return {}
+
+
 def _by_length(texts: list[str], batch_size: int):
     """Row indices in batches of similar length, longest first (as sentence-transformers sorts);
     the model is locked per batch, so a question waits for one batch of an ingest, not all of it.
@@ -87,12 +96,49 @@ class FastQueries:
             return np.asarray(self._e5.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
 
+def pick_runtime(runtime: str, path: str) -> str:
+    """``auto``: ONNX Runtime (fp32) for a local mean-pooled model when no NVIDIA GPU is
+    present, since it gives torch's vectors without torch's ≈10 s import; torch otherwise."""
+    if runtime != "auto":
+        return runtime
+    from rag.onnx_encoder import exportable
+
+    gpu = Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None
+    return "onnx" if not gpu and exportable(Path(path)) else "torch"
+
+
 class Embedder:
-    """Query and passage embeddings (L2-normalised float32) with the right prompts."""
+    """Query and passage embeddings (L2-normalised float32) with the right prompts, computed by
+    torch (sentence-transformers; CUDA when torch has it) or ONNX Runtime (``runtime``)."""
 
     def __init__(self, spec: str = DEFAULT_MODEL, query_prompt: str | None = None,
-                 passage_prompt: str | None = None):
+                 passage_prompt: str | None = None, runtime: str = "auto"):
         path = resolve_model(spec)
+        self.spec, self.path = spec, path
+        self.runtime = pick_runtime(runtime, path)
+        # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
+        self._lock = threading.Lock()
+        if self.runtime == "torch":
+            self._load_torch(path)
+            own = self.model.prompts or {}
+            self.dim = int(self.model.get_embedding_dimension())
+        else:
+            from rag.onnx_encoder import OnnxEncoder, exportable
+
+            if not exportable(Path(path)):
+                raise ValueError(f"runtime {self.runtime!r} needs a local Transformer → mean Pooling model folder; "
+                                 f"{spec} is not one: use runtime 'torch'")
+            self.model = None
+            self._onnx = OnnxEncoder(Path(path), int8=self.runtime == "onnx-int8")
+            own = _folder_prompts(Path(path))
+            self.dim = self._onnx.dim
+        is_e5 = "e5" in spec.lower()
+        self.query_prompt = query_prompt if query_prompt is not None else own.get(
+            "query", E5_PROMPTS[0] if is_e5 else "")
+        self.passage_prompt = passage_prompt if passage_prompt is not None else own.get(
+            "document", own.get("passage", E5_PROMPTS[1] if is_e5 else ""))
+
+    def _load_torch(self, path: str) -> None:
         if Path(path).is_dir():
             # A local folder needs no hub; without this transformers may still look online.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -102,46 +148,55 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-
-        self.spec = spec
-        # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
-        self._lock = threading.Lock()
         self.model = SentenceTransformer(path)  # CUDA when torch has it, else the CPU
-        own = self.model.prompts or {}
-        is_e5 = "e5" in spec.lower()
-        self.query_prompt = query_prompt if query_prompt is not None else own.get(
-            "query", E5_PROMPTS[0] if is_e5 else "")
-        self.passage_prompt = passage_prompt if passage_prompt is not None else own.get(
-            "document", own.get("passage", E5_PROMPTS[1] if is_e5 else ""))
-        self.dim = int(self.model.get_embedding_dimension())
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(last hidden state, alignment hidden state, attention mask, character offsets) of one
+        batch, as numpy; the caller holds the model lock."""
+        if self.model is None:
+            return self._onnx.forward(texts)
+        import torch
+
+        from rag.onnx_encoder import align_layer
+
+        tok, encoder = self.model.tokenizer, self.model[0].auto_model
+        with torch.inference_mode():
+            enc = tok(texts, padding=True, truncation=True, max_length=self.model.max_seq_length,
+                      return_offsets_mapping=True, return_tensors="pt")
+            offsets = enc.pop("offset_mapping").numpy()
+            states = encoder(**enc.to(self.model.device), output_hidden_states=True).hidden_states
+            layer = align_layer(encoder.config.num_hidden_layers)
+            return (states[-1].float().cpu().numpy(), states[layer].float().cpu().numpy(),
+                    enc["attention_mask"].cpu().numpy(), offsets)
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        from rag.onnx_encoder import mean_pool
+
         texts = list(texts)
         out = np.empty((len(texts), self.dim), np.float32)
         for rows in _by_length(texts, batch_size):
             with self._lock:
-                out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
-                                              normalize_embeddings=True, convert_to_numpy=True,
-                                              show_progress_bar=False)
+                if self.model is None:
+                    hidden, _, mask, _ = self._onnx.forward([prompt + texts[j] for j in rows])
+                    out[rows] = mean_pool(hidden, mask)
+                else:
+                    out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
+                                                  normalize_embeddings=True, convert_to_numpy=True,
+                                                  show_progress_bar=False)
         return out
 
     def token_vectors(self, texts: list[str], query: bool = False) -> list[np.ndarray]:
         """Each text's contextual token vectors (L2-normalised rows; no prompt or special
         tokens) from two thirds up the encoder, where multilingual encoders align words across
         languages best (SimAlign; measured in docs/design.md, "Sentence alignment")."""
-        import torch
-
         prompt = self.query_prompt if query else self.passage_prompt
-        tok, encoder = self.model.tokenizer, self.model[0].auto_model
-        skip = 1 + len(tok(prompt, add_special_tokens=False)["input_ids"]) if prompt else 1
-        layer = round(2 * encoder.config.num_hidden_layers / 3)
-        with self._lock, torch.inference_mode():
-            enc = tok([prompt + t for t in texts], padding=True, truncation=True,
-                      max_length=self.model.max_seq_length, return_tensors="pt").to(self.model.device)
-            hidden = encoder(**enc, output_hidden_states=True).hidden_states[layer]
+        with self._lock:
+            _, align, mask, offsets = self._forward([prompt + t for t in texts])
+        # A token of the text ends inside it: not <s>, </s>, padding or the prompt's own pieces.
+        keep = mask.astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0]) & (offsets[:, :, 1] > len(prompt))
         out = []
-        for i, n in enumerate(enc["attention_mask"].sum(dim=1).tolist()):
-            h = hidden[i, skip:n - 1].float().cpu().numpy()
+        for i in range(len(texts)):
+            h = align[i][keep[i]]
             out.append(h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12))
         return out
 
@@ -149,6 +204,8 @@ class Embedder:
     def late_chunking(self) -> bool:
         """Whether :meth:`late_chunks` applies: a transformer mean-pooled into the vector (a
         projection after the pooling, as EmbeddingGemma has, would need the span means projected)."""
+        if self.model is None:
+            return True  # only such models are exported
         names = [type(m).__name__ for m in self.model]
         pooling = getattr(self.model[1], "pooling_mode", None) if len(names) > 1 else None
         return names[:2] == ["Transformer", "Pooling"] and set(names[2:]) <= {"Normalize"} and pooling == "mean"
@@ -160,25 +217,22 @@ class Embedder:
         embeddings within the whole passage. ``spans[i]`` are character offsets counted from
         ``starts[i]`` in ``texts[i]`` (a passage after its title). A span beyond the model's
         length limit is embedded on its own."""
-        import torch
+        from rag.onnx_encoder import mean_pool
 
-        prompt, tok = self.passage_prompt, self.model.tokenizer
+        prompt = self.passage_prompt
         vectors = np.empty((len(texts), self.dim), np.float32)
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
         for rows in _by_length(texts, batch_size):
-            with self._lock, torch.inference_mode():
-                enc = tok([prompt + texts[i] for i in rows], padding=True, truncation=True,
-                          max_length=self.model.max_seq_length, return_offsets_mapping=True, return_tensors="pt")
-                offsets = enc.pop("offset_mapping").numpy()
-                out = self.model({k: v.to(self.model.device) for k, v in enc.items()})
-            tokens = out["token_embeddings"].float().cpu().numpy()
-            vectors[rows] = out["sentence_embedding"].float().cpu().numpy()
-            real = enc["attention_mask"].numpy().astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
+            with self._lock:
+                tokens, _, mask, offsets = self._forward([prompt + texts[i] for i in rows])
+            vectors[rows] = mean_pool(tokens, mask)
+            real = mask.astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
             for r, i in enumerate(rows):
                 shift = len(prompt) + starts[i]
                 for j, (a, e) in enumerate(spans[i]):
-                    inside = real[r] & (offsets[r, :, 0] >= shift + a) & (offsets[r, :, 1] <= shift + e)
+                    # a token belongs where it ends: "▁word"'s offsets include the space before it
+                    inside = real[r] & (offsets[r, :, 1] > shift + a) & (offsets[r, :, 1] <= shift + e)
                     if inside.any():
                         spans_out[i][j] = tokens[r][inside].mean(axis=0)
                     else:
@@ -188,7 +242,6 @@ class Embedder:
                                prompt, batch_size)
             for (i, j), v in zip(alone, own):
                 spans_out[i][j] = v
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         for m in spans_out:
             m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
         return vectors, spans_out

@@ -52,13 +52,15 @@ class IndexInfo(BaseModel):
 class Store:
     """Storage of one index directory, locked for this process until :meth:`close`."""
 
-    def __init__(self, settings: Settings, rebuild: bool = False):
+    def __init__(self, settings: Settings, rebuild: bool = False, on_locked=None):
         self.settings = settings
         self.path = Path(settings.db)
         self._means: dict[str, np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock = DirectoryLock(self.path)
+        if on_locked:
+            on_locked()
         self.guard = Guard()  # this process's readers and writers (rag serve ingests while it answers)
         if rebuild:
             (self.path / "rag.json").unlink(missing_ok=True)

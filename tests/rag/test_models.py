@@ -18,7 +18,7 @@ def test_late_chunked_vectors_agree_with_a_direct_computation(embedder):
     spans = [(0, body.index(" He")), (body.index("He"), body.index(" وقال")), (body.index("وقال"), len(body))]
     vectors, per_span = embedder.late_chunks([TEXT], [spans], [start])
     # Directly: the encoder's last hidden states, averaged over each sentence's tokens.
-    path = embedder.model[0].auto_model.name_or_path
+    path = embedder.path
     tok, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
     text = embedder.passage_prompt + TEXT
     enc = tok(text, return_offsets_mapping=True, return_tensors="pt")
@@ -30,9 +30,29 @@ def test_late_chunked_vectors_agree_with_a_direct_computation(embedder):
     assert np.allclose(vectors[0], embedder.embed_passages([TEXT])[0], atol=1e-4)
     shift = len(embedder.passage_prompt) + start
     for (a, b), got in zip(spans, per_span[0]):
-        inside = (offsets[:, 0] >= shift + a) & (offsets[:, 1] <= shift + b) & (offsets[:, 1] > offsets[:, 0])
+        inside = (offsets[:, 1] > shift + a) & (offsets[:, 1] <= shift + b) & (offsets[:, 1] > offsets[:, 0])
         want = hidden[inside].mean(axis=0)
         assert inside.sum() >= 5 and float(got @ (want / np.linalg.norm(want))) > 0.9999
     # in context, not alone: each sentence's vector differs from embedding it by itself
     alone = embedder.embed_passages([body[a:b] for a, b in spans])
     assert all(float(x @ y) < 0.999 for x, y in zip(per_span[0], alone))
+
+
+def test_onnx_runtime_gives_torchs_vectors(embedder):
+    """The exported graph is the torch model: same passage, query, token and late-chunked
+    vectors; int8 is close but not the same."""
+    from rag.models import Embedder
+
+    torch_emb = Embedder(runtime="torch")
+    onnx_emb = embedder if embedder.runtime == "onnx" else Embedder(runtime="onnx")
+    texts = [TEXT, "قال الكرملين إنه يشك في إمكانية قيام التحالف.", "Moscow"]
+    for a, b in [(onnx_emb.embed_passages(texts), torch_emb.embed_passages(texts)),
+                 (onnx_emb.embed_queries(texts), torch_emb.embed_queries(texts))]:
+        assert (a * b).sum(axis=1).min() > 0.99999
+    for a, b in zip(onnx_emb.token_vectors(texts), torch_emb.token_vectors(texts)):
+        assert a.shape == b.shape and a.shape[0] >= 1 and (a * b).sum(axis=1).min() > 0.9999
+    # every word of the text has its tokens, the first one too (and none of the prompt)
+    assert len(onnx_emb.token_vectors(["Moscow"])[0]) == len(onnx_emb.token_vectors(["Moscow Moscow"])[0]) / 2
+    int8 = Embedder(runtime="onnx-int8").embed_passages(texts)
+    cos = (int8 * torch_emb.embed_passages(texts)).sum(axis=1)
+    assert 0.98 < cos.min() and cos.max() < 0.99999, cos
