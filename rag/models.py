@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.onnx_encoder import OnnxEncoder, align_layer, exportable, mean_pool
 from rag.settings import DEFAULT_MODEL, cache_dir
 
 E5_PROMPTS = ("query: ", "passage: ")
@@ -101,8 +102,6 @@ def pick_runtime(runtime: str, path: str) -> str:
     present, since it gives torch's vectors without torch's ≈10 s import; torch otherwise."""
     if runtime != "auto":
         return runtime
-    from rag.onnx_encoder import exportable
-
     gpu = Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None
     return "onnx" if not gpu and exportable(Path(path)) else "torch"
 
@@ -123,8 +122,6 @@ class Embedder:
             own = self.model.prompts or {}
             self.dim = int(self.model.get_embedding_dimension())
         else:
-            from rag.onnx_encoder import OnnxEncoder, exportable
-
             if not exportable(Path(path)):
                 raise ValueError(f"runtime {self.runtime!r} needs a local Transformer → mean Pooling model folder; "
                                  f"{spec} is not one: use runtime 'torch'")
@@ -157,8 +154,6 @@ class Embedder:
             return self._onnx.forward(texts)
         import torch
 
-        from rag.onnx_encoder import align_layer
-
         tok, encoder = self.model.tokenizer, self.model[0].auto_model
         with torch.inference_mode():
             enc = tok(texts, padding=True, truncation=True, max_length=self.model.max_seq_length,
@@ -170,14 +165,12 @@ class Embedder:
                     enc["attention_mask"].cpu().numpy(), offsets)
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
-        from rag.onnx_encoder import mean_pool
-
         texts = list(texts)
         out = np.empty((len(texts), self.dim), np.float32)
         for rows in _by_length(texts, batch_size):
             with self._lock:
                 if self.model is None:
-                    hidden, _, mask, _ = self._onnx.forward([prompt + texts[j] for j in rows])
+                    hidden, _, mask, _ = self._forward([prompt + texts[j] for j in rows])
                     out[rows] = mean_pool(hidden, mask)
                 else:
                     out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
@@ -217,8 +210,6 @@ class Embedder:
         embeddings within the whole passage. ``spans[i]`` are character offsets counted from
         ``starts[i]`` in ``texts[i]`` (a passage after its title). A span beyond the model's
         length limit is embedded on its own."""
-        from rag.onnx_encoder import mean_pool
-
         prompt = self.passage_prompt
         vectors = np.empty((len(texts), self.dim), np.float32)
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]

@@ -3,9 +3,9 @@
 A sentence-transformers folder whose modules are Transformer → mean Pooling (→ Normalize) is
 exported once (torch.onnx, ≈15 s) into the cache; its graph gives the last hidden state, for
 the pooled vector and late chunking, and the hidden state two thirds up, for the token vectors
-that align sentences. fp32 reproduces torch's vectors (cosine 1.00000) and loads in ≈2 s where
-torch takes ≈10 s to import; ``int8`` (dynamic, per channel) encodes ≈1.4× faster on AVX2 at a
-cosine of ≈0.996 to fp32 (evals/RESULTS.md, 2026-12-03).
+that align sentences. fp32 reproduces torch's vectors (cosine ≥ 0.99999); with the tokenizer it
+loads in ≈1.5 s where torch takes ≈10 s to import; ``int8`` (dynamic, per channel) encodes ≈1.4×
+faster on AVX2 at a cosine of 0.993–0.996 to fp32 (evals/RESULTS.md, 2026-12-02b).
 
 Example:
     >>> enc = OnnxEncoder(Path(resolve_model(DEFAULT_MODEL)))     # doctest: +SKIP
