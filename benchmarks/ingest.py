@@ -4,9 +4,10 @@ Each arm runs in a process of its own over the same ANT articles (evenly spread 
 corpus), so its peak RSS is its own:
 
 - ``raw``: torch fp32 encoding the chunk texts alone (title + passage), batch 32: the limit;
-  ``raw-int8``: the same on ONNX Runtime int8;
+  ``raw-onnx`` / ``raw-int8``: the same on ONNX Runtime fp32 / int8;
 - ``torch`` / ``onnx`` / ``int8``: ``rag ingest`` into a fresh index on that runtime
-  (``Settings.runtime``), each sentence embedded again on its own (the default);
+  (``Settings.runtime``; ``int8`` is the default where ``rag setup`` verified it), each sentence
+  embedded again on its own (the default);
 - ``late`` / ``late-int8``: sentence vectors pooled from the chunk's own forward pass
   (``Settings.sentence_vectors = "late"``), ONNX fp32 / int8;
 - ``langchain``: RecursiveCharacterTextSplitter (800 characters), HuggingFaceEmbeddings with the
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # arm: (what runs, runtime, sentence vectors)
-ARMS = {"raw": ("raw", "torch", None), "raw-int8": ("raw", "onnx-int8", None),
+ARMS = {"raw": ("raw", "torch", None), "raw-onnx": ("raw", "onnx", None), "raw-int8": ("raw", "onnx-int8", None),
         "torch": ("ingest", "torch", "separate"), "onnx": ("ingest", "onnx", "separate"),
         "int8": ("ingest", "onnx-int8", "separate"), "late": ("ingest", "onnx", "late"),
         "late-int8": ("ingest", "onnx-int8", "late"), "langchain": ("langchain", "torch", None)}
@@ -57,6 +58,7 @@ def run_arm(arm: str, articles: int, model: str) -> dict:
             from rag.models import Embedder
 
             embedder = Embedder(model, runtime=runtime)  # loaded before the clock starts, in every arm
+            embedder.embed_documents(["warm-up"])  # the int8 session too, which loads on first use
             if kind == "raw":
                 from rag.chunk import chunk_text, embedded_text
                 from rag.readers import Article, read_paths
@@ -64,7 +66,7 @@ def run_arm(arm: str, articles: int, model: str) -> dict:
                 t = time.perf_counter()
                 texts = [embedded_text(a.title, c.text) for a in read_paths([src]) if isinstance(a, Article)
                          for c in chunk_text(a.text, Settings().chunk_chars)]
-                embedder.embed_passages(texts)
+                embedder.embed_documents(texts)
                 out = {"seconds": time.perf_counter() - t, "chunks": len(texts)}
             else:
                 from rag.index import Index

@@ -35,6 +35,7 @@ from evals.report import (
     trec_run,
 )
 from evals.run import CHUNK_K, _query_text, build_index, evaluate, evaluate_answers
+from rag.models import pick_runtime, resolve_model
 from rag.recipes import RECIPES
 from rag.settings import DEFAULT_MODEL, Settings
 
@@ -67,6 +68,8 @@ def run(
     tolerance: Annotated[float, typer.Option(help="Allowed drop for gated metrics.")] = 0.01,
     sentence_vectors: Annotated[Optional[str], typer.Option(
         help="How the indexes make sentence vectors: late or separate [default: the product's].")] = None,
+    runtime: Annotated[Optional[str], typer.Option(
+        help="What computes the vectors: auto, torch, onnx or onnx-int8 [default: the product's].")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder [evals/runs/<time>].")] = None,
     questions: Annotated[Optional[Path], typer.Option(
         help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
@@ -79,6 +82,7 @@ def run(
     unknown = [c for c in configs.split(",") if c not in RECIPES]
     unknown += [] if questions else [s for s in sets.split(",") if s not in SETS]
     unknown += [sentence_vectors] if sentence_vectors not in (None, "late", "separate") else []
+    unknown += [runtime] if runtime not in (None, "auto", "torch", "onnx", "onnx-int8") else []
     if unknown:
         typer.echo(f"error: unknown set, recipe or sentence-vector mode: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)
@@ -95,10 +99,12 @@ def run(
     else:
         wanted = [(name, functools.partial(SETS[name], limit=limit)) for name in sets.split(",")]
     out.mkdir(parents=True, exist_ok=True)
-    settings_kw = {"model": model} | ({"sentence_vectors": sentence_vectors} if sentence_vectors else {})
+    settings_kw = ({"model": model} | ({"sentence_vectors": sentence_vectors} if sentence_vectors else {})
+                   | ({"runtime": runtime} if runtime else {}))
     manifest = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "code_version": _git_version(),
                 "model": model, "chunker": Settings().chunk_chars,
                 "sentence_vectors": sentence_vectors or Settings().sentence_vectors, "chunk_k": CHUNK_K,
+                "runtime": pick_runtime(runtime or Settings().runtime, resolve_model(model)),
                 "machine": f"{platform.machine()}, {platform.python_version()}", "sets": {}}
     results: dict[str, dict] = {}
     curves: dict[str, list[float]] = {}

@@ -18,6 +18,7 @@ from evals.metrics import dedupe, percentile, summarize
 from rag.answer import condense
 from rag.ids import article_of
 from rag.index import Index
+from rag.models import pick_runtime, resolve_model
 from rag.recipes import RECIPES
 from rag.service import ask, citation_json
 from rag.settings import Settings, cache_dir
@@ -34,7 +35,10 @@ def build_index(es: EvalSet, settings_kw: dict, embedder=None, reranker=None) ->
     else:
         blob = "\n".join(json.dumps(a, ensure_ascii=False, sort_keys=True) for a in es.articles)
     digest = hashlib.sha256(blob.encode()).hexdigest()
-    model_tag = hashlib.sha256(json.dumps({**settings_kw, "layout": LAYOUT}, sort_keys=True).encode()).hexdigest()[:8]
+    # fp32 runtimes give the same vectors and share an index; int8 vectors get their own
+    runtime = pick_runtime(settings_kw.get("runtime", "auto"), resolve_model(settings_kw["model"]))
+    key = {k: v for k, v in settings_kw.items() if k != "runtime"} | ({"int8": True} if runtime == "onnx-int8" else {})
+    model_tag = hashlib.sha256(json.dumps({**key, "layout": LAYOUT}, sort_keys=True).encode()).hexdigest()[:8]
     # Keyed by content, so sets over the same paragraphs (XQuAD en/ar) share one index.
     root = cache_dir() / "evals" / f"{es.name.split('-')[0]}-{digest[:12]}-{model_tag}"
     root.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag import answer_type
 from rag.align import combined, maxsim
 from rag.hits import Filters, Hit
 from rag.index import Index
@@ -160,6 +161,9 @@ def extract(index: Index, ev: Evidence) -> Answer:
         answered, confident = p >= 0.5, p >= TUNING.confident_probability
     if not answered:
         return abstain(ev)
+    kind = answer_type.expected(question)  # a figure or a year asked for must be quoted
+    if not answer_type.holds(kind, question, [h.text[a:b] for p in points for h, a, b, _ in p]):
+        return abstain(ev, kind)
     citations: list[Citation] = []
     for point, sources in enumerate(points, 1):
         for h, a, b, score in sources:
@@ -309,8 +313,16 @@ def compose(citations: list[Citation], arabic: bool, question: str = "") -> str:
     return "\n".join(lines)
 
 
-def abstain(ev: Evidence) -> Answer:
-    """"The sources do not answer this", with the nearest passages."""
-    text = ("لا تجيب المصادر المتاحة عن هذا السؤال. أقرب المقاطع معروضة أدناه."
-            if ev.arabic else "The sources do not answer this question. The nearest passages are listed below.")
+_MISSING = {None: ("The sources do not answer this question.", "لا تجيب المصادر المتاحة عن هذا السؤال."),
+            answer_type.FIGURE: ("The closest sources do not give the figure asked for.",
+                                 "لا تذكر أقرب المصادر الرقم المطلوب."),
+            answer_type.YEAR: ("The closest sources do not give the year asked for.",
+                               "لا تذكر أقرب المصادر السنة المطلوبة.")}
+
+
+def abstain(ev: Evidence, missing: str | None = None) -> Answer:
+    """"The sources do not answer this" (or lack the ``missing`` answer type), with the nearest
+    passages."""
+    en, ar = _MISSING[missing]
+    text = f"{ar} أقرب المقاطع معروضة أدناه." if ev.arabic else f"{en} The nearest passages are listed below."
     return Answer(ev.question, text, True, [], ev.hits)

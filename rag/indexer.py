@@ -188,7 +188,7 @@ class Indexer:
             svectors = np.concatenate(per_chunk) if sents else np.empty((0, embedder.dim), np.float32)
         else:
             # One call, so chunks and sentences are batched by length together.
-            vectors = embedder.embed_passages(texts + [t for *_, t in sents], batch)
+            vectors = embedder.embed_documents(texts + [t for *_, t in sents], batch)
             vectors, svectors = vectors[:len(texts)], vectors[len(texts):]
         ids = [chunk_id(a.id, c.index) for a, c in chunks]
         docs = [c.text for _, c in chunks]

@@ -58,7 +58,7 @@ class NewsEmbeddings(Embeddings):
         self.embedder = embedder
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embedder.embed_passages(list(texts)).tolist()
+        return self.embedder.embed_documents(list(texts)).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.embed_queries([text])[0].tolist()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.onnx_encoder import OnnxEncoder, align_layer, exportable, mean_pool
+from rag.onnx_encoder import OnnxEncoder, align_layer, exportable, int8_verified, mean_pool
 from rag.settings import DEFAULT_MODEL, cache_dir
 
 E5_PROMPTS = ("query: ", "passage: ")
@@ -98,12 +98,15 @@ class FastQueries:
 
 
 def pick_runtime(runtime: str, path: str) -> str:
-    """``auto``: ONNX Runtime (fp32) for a local mean-pooled model when no NVIDIA GPU is
-    present, since it gives torch's vectors without torch's ≈10 s import; torch otherwise."""
+    """``auto``: ONNX Runtime for a local mean-pooled model when no NVIDIA GPU is present (no
+    torch import), int8 where ``rag setup`` verified it against fp32 on this machine; torch
+    otherwise."""
     if runtime != "auto":
         return runtime
     gpu = Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None
-    return "onnx" if not gpu and exportable(Path(path)) else "torch"
+    if gpu or not exportable(Path(path)):
+        return "torch"
+    return "onnx-int8" if int8_verified(Path(path)) else "onnx"
 
 
 class Embedder:
@@ -126,7 +129,8 @@ class Embedder:
                 raise ValueError(f"runtime {self.runtime!r} needs a local Transformer → mean Pooling model folder; "
                                  f"{spec} is not one: use runtime 'torch'")
             self.model = None
-            self._onnx = OnnxEncoder(Path(path), int8=self.runtime == "onnx-int8")
+            self._onnx = OnnxEncoder(Path(path))
+            self._int8: OnnxEncoder | None = None  # loaded by the first ingest (embed_documents)
             own = _folder_prompts(Path(path))
             self.dim = self._onnx.dim
         is_e5 = "e5" in spec.lower()
@@ -147,10 +151,14 @@ class Embedder:
         hf_logging.disable_progress_bar()
         self.model = SentenceTransformer(path)  # CUDA when torch has it, else the CPU
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, texts: list[str], bulk: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(last hidden state, alignment hidden state, attention mask, character offsets) of one
-        batch, as numpy; the caller holds the model lock."""
+        batch, as numpy; the caller holds the model lock. ``bulk``: vectors to store, computed
+        in int8 when the runtime is ``onnx-int8``."""
         if self.model is None:
+            if bulk and self.runtime == "onnx-int8":
+                self._int8 = self._int8 or OnnxEncoder(Path(self.path), int8=True)
+                return self._int8.forward(texts)
             return self._onnx.forward(texts)
         import torch
 
@@ -164,13 +172,13 @@ class Embedder:
             return (states[-1].float().cpu().numpy(), states[layer].float().cpu().numpy(),
                     enc["attention_mask"].cpu().numpy(), offsets)
 
-    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, batch_size: int, bulk: bool = False) -> np.ndarray:
         texts = list(texts)
         out = np.empty((len(texts), self.dim), np.float32)
         for rows in _by_length(texts, batch_size):
             with self._lock:
                 if self.model is None:
-                    hidden, _, mask, _ = self._forward([prompt + texts[j] for j in rows])
+                    hidden, _, mask, _ = self._forward([prompt + texts[j] for j in rows], bulk)
                     out[rows] = mean_pool(hidden, mask)
                 else:
                     out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
@@ -216,7 +224,7 @@ class Embedder:
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
         for rows in _by_length(texts, batch_size):
             with self._lock:
-                tokens, _, mask, offsets = self._forward([prompt + texts[i] for i in rows])
+                tokens, _, mask, offsets = self._forward([prompt + texts[i] for i in rows], bulk=True)
             vectors[rows] = mean_pool(tokens, mask)
             real = mask.astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
             for r, i in enumerate(rows):
@@ -230,7 +238,7 @@ class Embedder:
                         alone.append((i, j))
         if alone:
             own = self._encode([texts[i][starts[i] + spans[i][j][0]:starts[i] + spans[i][j][1]] for i, j in alone],
-                               prompt, batch_size)
+                               prompt, batch_size, bulk=True)
             for (i, j), v in zip(alone, own):
                 spans_out[i][j] = v
         for m in spans_out:
@@ -242,4 +250,9 @@ class Embedder:
 
     def embed_passages(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         return self._encode(texts, self.passage_prompt, batch_size)
+
+    def embed_documents(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Passage vectors to store: int8 with the ``onnx-int8`` runtime, where a whole archive's
+        throughput matters; a question's own computations stay fp32 (:meth:`embed_passages`)."""
+        return self._encode(texts, self.passage_prompt, batch_size, bulk=True)
 

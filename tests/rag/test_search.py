@@ -21,7 +21,8 @@ def test_sentence_vectors_point_at_sentences_of_their_chunk(index, shared):
             assert len(text) >= 25 and text == text.strip() and vec.shape == (384,)
     a, b, vec = stored["seed-article.txt::0"][0]
     fresh = index.embedder.embed_passages([chunks["seed-article.txt::0"][a:b]])[0]
-    assert float(vec @ fresh) > 0.9999
+    # the same text's vector (int8 scales activations per batch: ≈0.997 between batchings)
+    assert float(vec @ fresh) > (0.9999 if index.embedder.runtime != "onnx-int8" else 0.995)
 
 
 @pytest.mark.slow
