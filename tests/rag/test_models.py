@@ -60,3 +60,28 @@ def test_onnx_runtime_gives_torchs_vectors():
     assert INT8_GATE < cos.min() and cos.max() < 0.99999, cos  # stored vectors: close, not equal
     # what a question computes stays fp32
     assert (int8.embed_queries(texts) * torch_emb.embed_queries(texts)).sum(axis=1).min() > 0.99999
+
+
+def test_auto_uses_int8_only_where_it_was_verified_on_this_machine(monkeypatch, tmp_path, fp32_embedder):
+    """``auto`` reads the verdict ``rag setup`` wrote beside the int8 graph; no verdict or a
+    failed one means fp32 (a machine whose int8 kernels disagree)."""
+    import json
+    import shutil
+
+    from rag import models
+    from rag.onnx_encoder import INT8_GATE, onnx_dir
+
+    model = tmp_path / "model"
+    shutil.copytree(fp32_embedder.path, model, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
+    monkeypatch.setenv("RAG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(models.shutil, "which", lambda name: None)  # no nvidia-smi
+    if models.Path("/dev/nvidia0").exists():
+        pytest.skip("a GPU machine: auto is torch")
+    assert models.pick_runtime("auto", str(model)) == "onnx"
+    onnx_dir(model).mkdir(parents=True)
+    verdict = onnx_dir(model) / "int8-check.json"
+    verdict.write_text(json.dumps({"min_cosine": INT8_GATE - 0.01}))
+    assert models.pick_runtime("auto", str(model)) == "onnx"
+    verdict.write_text(json.dumps({"min_cosine": INT8_GATE + 0.002}))
+    assert models.pick_runtime("auto", str(model)) == "onnx-int8"
+    assert models.pick_runtime("torch", str(model)) == "torch"
