@@ -141,7 +141,7 @@ def fresh(split: str = "report", limit: int | None = None) -> EvalSet:
     seed = next(read_file(SEED, SEED.parent))
     articles.append({"id": seed.id, "title": seed.title, "text": seed.text, "source": seed.source})
     base = own(Path(__file__).with_name(f"fresh-{split}.jsonl"), [], limit)
-    return EvalSet("fresh-ant", articles, base.questions)
+    return EvalSet(f"fresh-{split}", articles, base.questions)  # one index for both (keyed by the articles)
 
 
 SETS["fresh-calibrate"] = lambda limit=None: fresh("calibrate", limit)

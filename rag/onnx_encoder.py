@@ -7,7 +7,7 @@ that align sentences. fp32 reproduces torch's vectors (cosine ≥ 0.99999); with
 loads in ≈1.5 s where torch takes ≈10 s to import. ``int8`` quantises every weight matrix but
 the feed-forward output projections (their inputs hold the outlier activations): ≈1.5× faster
 at a cosine ≥ 0.997 to fp32, where quantising all of them gave 0.986 (evals/RESULTS.md,
-2026-12-02c). Its agreement with fp32 is measured on this machine when it is exported
+2026-12-02d). Its agreement with fp32 is measured on this machine when it is exported
 (:func:`int8_verified`), since int8 kernels differ between CPUs.
 
 Example:
