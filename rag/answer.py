@@ -203,6 +203,8 @@ def _sentences(index: Index, hits: list[Hit]) -> tuple[list[tuple[Hit, int, int]
     candidates, vecs = [], []
     for h in hits:
         for a, b, v in sorted(stored.get(h.chunk_id, ()), key=lambda x: x[0]):
+            if h.text[a:b].rstrip(_MARKS).endswith(("?", "؟")):
+                continue  # a question ("where are relations heading?") states nothing to quote
             candidates.append((h, a, b))
             vecs.append(v)
     return candidates, np.array(vecs, dtype=np.float32)
