@@ -6,7 +6,7 @@ corpus), so its peak RSS is its own:
 - ``raw``: torch fp32 encoding the chunk texts alone (title + passage), batch 32: the limit;
   ``raw-onnx`` / ``raw-int8``: the same on ONNX Runtime fp32 / int8;
 - ``torch`` / ``onnx`` / ``int8``: ``rag ingest`` into a fresh index on that runtime
-  (``Settings.runtime``; ``int8`` is the default where ``rag setup`` verified it), each sentence
+  (``Settings.runtime``; ``int8`` stores int8 vectors, questions stay fp32), each sentence
   embedded again on its own (the default);
 - ``late`` / ``late-int8``: sentence vectors pooled from the chunk's own forward pass
   (``Settings.sentence_vectors = "late"``), ONNX fp32 / int8;

@@ -130,13 +130,10 @@ def setup(
     assemble the opt-in models."""
     from rag.assets import AssetError, fetch
     from rag.models import resolve_model
-    from rag.onnx_encoder import export, int8_verified
+    from rag.onnx_encoder import export
 
     path = resolve_model(DEFAULT_MODEL)
     typer.echo(f"model ready: {path} (ONNX Runtime: {export(Path(path))})")
-    export(Path(path), int8=True)  # compared with fp32 here: the default only where it agrees
-    typer.echo("int8: " + ("verified against fp32 on this machine; the default runtime" if int8_verified(Path(path))
-                           else "differs from fp32 on this machine; fp32 stays the default"))
     for wanted, name, fallback in ((quality, "embeddinggemma-300m", "the default e5-small profile stays in use"),
                                    (llm, "qwen2.5-coder-1.5b-instruct", "answers stay extractive")):
         if wanted:

@@ -30,7 +30,7 @@ from rag.settings import cache_dir
 
 INPUTS = ("inputs_embeds", "attention_mask")
 INT8_FILE = "model-int8-ffn32.onnx"
-INT8_GATE = 0.995  # the least cosine to fp32 at which int8 is used by default
+INT8_GATE = 0.995  # the least cosine to fp32 under which an int8 ingest warns
 # Texts the int8 graph is compared on with fp32 at export: news sentences and questions, both scripts.
 PROBE = ("صرح نائب وزير الخارجية الروسي بأن موسكو تشكك في إمكانية إنشاء تحالف استراتيجي في الشرق الأوسط.",
          "قتل 65 شخصا على الأقل جراء موجة الحر في مدينة كراتشي الباكستانية، بحسب مؤسسة إيدهي.",

@@ -61,11 +61,10 @@ class Settings(BaseSettings):
     # 200,000 (≈250 chunks) is a minute of embedding.
     max_article_chars: int = Field(200_000, ge=1000)
     collection: str = Field("news", min_length=3)
-    # What computes the vectors: "onnx" is ONNX Runtime fp32 (torch's vectors, no torch import);
-    # "onnx-int8" also stores int8 vectors at ingest (≈1.5× faster, cosine ≥ 0.997 to fp32) while
-    # questions stay fp32; "auto" is onnx-int8 where `rag setup` verified int8 on this CPU, else
-    # onnx, and torch with an NVIDIA GPU or a model the export cannot reproduce. Not stored with
-    # the index: the vectors of all runtimes agree to ≥ 0.997.
+    # What computes the vectors: "auto" is ONNX Runtime fp32 (torch's vectors, no torch import)
+    # for a local mean-pooled model without an NVIDIA GPU, else torch; "onnx-int8" stores int8
+    # vectors at ingest (≈1.3× faster ingest, cosine ≥ 0.997 to fp32) while questions stay fp32.
+    # Not stored with the index: the vectors of all runtimes agree to ≥ 0.997.
     runtime: Literal["auto", "torch", "onnx", "onnx-int8"] = "auto"
     # A second stage re-scoring the first stage's best chunks (e.g. "embeddinggemma-300m").
     rerank_model: str | None = None

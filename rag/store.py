@@ -138,7 +138,8 @@ class Store:
     # -- reading chunks and sentences ----------------------------------------------------
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists."""
-        got = self.chunks.get(ids=list(chunk_ids), include=["documents"]) if chunk_ids else {"ids": []}
+        ids = list(dict.fromkeys(chunk_ids))  # two quotes of one chunk: Chroma refuses repeated ids
+        got = self.chunks.get(ids=ids, include=["documents"]) if ids else {"ids": []}
         return dict(zip(got["ids"], got.get("documents") or []))
 
     def texts(self) -> tuple[list[str], list[str]]:

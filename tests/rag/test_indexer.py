@@ -146,7 +146,7 @@ def test_work_is_committed_batch_by_batch_so_a_kill_keeps_what_was_done(tmp_path
     write(src, [rec(i) for i in range(12)])  # one chunk each
     calls = []
     with Index.open(Settings(db=tmp_path / "db", batch_size=4), embedder=embedder) as ix:
-        real = embedder.embed_passages
+        real = embedder.embed_documents
 
         def dies_third_time(texts, *a, **kw):
             calls.append(len(texts))
@@ -154,7 +154,7 @@ def test_work_is_committed_batch_by_batch_so_a_kill_keeps_what_was_done(tmp_path
                 raise KeyboardInterrupt
             return real(texts, *a, **kw)
 
-        ix.models._embedder = type("E", (), {"embed_passages": staticmethod(dies_third_time), "dim": embedder.dim})()
+        ix.models._embedder = type("E", (), {"embed_documents": staticmethod(dies_third_time), "dim": embedder.dim})()
         with pytest.raises(KeyboardInterrupt):
             ix.ingest([src], progress=False)
     with Index.open(Settings(db=tmp_path / "db"), embedder=embedder) as ix:

@@ -62,14 +62,14 @@ def test_onnx_runtime_gives_torchs_vectors():
     assert (int8.embed_queries(texts) * torch_emb.embed_queries(texts)).sum(axis=1).min() > 0.99999
 
 
-def test_auto_uses_int8_only_where_it_was_verified_on_this_machine(monkeypatch, tmp_path, fp32_embedder):
-    """``auto`` reads the verdict ``rag setup`` wrote beside the int8 graph; no verdict or a
-    failed one means fp32 (a machine whose int8 kernels disagree)."""
+def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
+    """The verdict written beside the int8 graph decides whether int8 agrees with fp32 on this
+    CPU; ``auto`` stays fp32 either way (int8 is an opt-in)."""
     import json
     import shutil
 
     from rag import models
-    from rag.onnx_encoder import INT8_GATE, onnx_dir
+    from rag.onnx_encoder import INT8_GATE, int8_verified, onnx_dir
 
     model = tmp_path / "model"
     shutil.copytree(fp32_embedder.path, model, ignore=shutil.ignore_patterns("*.safetensors", "*.bin"))
@@ -77,11 +77,12 @@ def test_auto_uses_int8_only_where_it_was_verified_on_this_machine(monkeypatch, 
     monkeypatch.setattr(models.shutil, "which", lambda name: None)  # no nvidia-smi
     if models.Path("/dev/nvidia0").exists():
         pytest.skip("a GPU machine: auto is torch")
-    assert models.pick_runtime("auto", str(model)) == "onnx"
+    assert not int8_verified(model)  # never exported here
     onnx_dir(model).mkdir(parents=True)
     verdict = onnx_dir(model) / "int8-check.json"
     verdict.write_text(json.dumps({"min_cosine": INT8_GATE - 0.01}))
-    assert models.pick_runtime("auto", str(model)) == "onnx"
+    assert not int8_verified(model)
     verdict.write_text(json.dumps({"min_cosine": INT8_GATE + 0.002}))
-    assert models.pick_runtime("auto", str(model)) == "onnx-int8"
-    assert models.pick_runtime("torch", str(model)) == "torch"
+    assert int8_verified(model)
+    assert models.pick_runtime("auto", str(model)) == "onnx"
+    assert models.pick_runtime("onnx-int8", str(model)) == "onnx-int8"
