@@ -84,9 +84,10 @@ def main() -> None:
     ap.add_argument("--baseline-db", type=Path, required=True, help="a smaller index to compare with")
     ap.add_argument("--source", default="bbc", help="the outlet of the filtered search")
     ap.add_argument("--month", default="2018-05", help="the month of the filtered search")
+    ap.add_argument("--limit", type=int, help="the first N questions only (a quick try)")
     args = ap.parse_args()
     questions = [json.loads(line)["question"] for path in QUESTIONS
-                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+                 for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][:args.limit]
     y, m = map(int, args.month.split("-"))
     filtered = {"sources": [args.source], "date_from": f"{args.month}-01",
                 "date_to": f"{y + m // 12}-{m % 12 + 1:02d}-01"}
