@@ -12,6 +12,7 @@ and the index's disk, with the ratios to the baseline:
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import socket
 import subprocess
@@ -43,7 +44,7 @@ def _port() -> int:
 
 
 def _peak_rss_mb(pid: int) -> float:
-    """VmHWM of the process and its children (the server runs in one process)."""
+    """VmHWM of the process (the server runs in one process)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
@@ -88,9 +89,9 @@ def main() -> None:
     args = ap.parse_args()
     questions = [json.loads(line)["question"] for path in QUESTIONS
                  for line in path.read_text(encoding="utf-8").splitlines() if line.strip()][:args.limit]
-    y, m = map(int, args.month.split("-"))
+    y, m = map(int, args.month.split("-"))  # both ends inclusive: the month's first and last day
     filtered = {"sources": [args.source], "date_from": f"{args.month}-01",
-                "date_to": f"{y + m // 12}-{m % 12 + 1:02d}-01"}
+                "date_to": f"{args.month}-{calendar.monthrange(y, m)[1]:02d}"}
     rows = {"baseline": measure(args.baseline_db, questions, filtered), "archive": measure(args.db, questions, filtered)}
     print(f"{len(questions)} questions over HTTP, one at a time; filtered: {args.source}, {args.month}\n")
     print("| index | articles | chunks | sentences | search p50/p95 ms | answer p50/p95 ms "

@@ -161,14 +161,14 @@ def extract(index: Index, ev: Evidence) -> Answer:
         answered, confident = p >= 0.5, p >= TUNING.confident_probability
     if not answered:
         return abstain(ev)
-    kind = answer_type.expected(question)  # a figure or a year asked for must be quoted
-    if not answer_type.holds(kind, question, [h.text[a:b] for p in points for h, a, b, _ in p]):
-        return abstain(ev, kind)
     citations: list[Citation] = []
     for point, sources in enumerate(points, 1):
         for h, a, b, score in sources:
             citations.append(cite(len(citations) + 1, h, a, b, score, point))
     assert all(c.quote in c.passage for c in citations)
+    kind = answer_type.expected(question)  # a figure or a year asked for must be quoted
+    if not answer_type.holds(kind, question, [c.quote for c in citations]):
+        return abstain(ev, kind)
     if ev.later and not (confident and any(y in c.quote for y in ev.later for c in citations)):
         return abstain(ev)  # asks about a year after the sources, and nothing speaks of it
     text = compose(citations, arabic, question)

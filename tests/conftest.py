@@ -41,7 +41,7 @@ def shared() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The product's default runtime on this machine (int8 where ``rag setup`` verified it)."""
+    """The product's default runtime on this machine (``Settings.runtime``, ``RAG_RUNTIME``)."""
     from rag.models import Embedder
 
     return Embedder()
