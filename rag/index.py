@@ -167,7 +167,7 @@ class Index:
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks)."""
-        return self.store.manifest.count(), self.store.chunks.count()
+        return self.store.manifest.count(), self.store.size("chunks")
 
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists (e.g. to show a cited passage)."""

@@ -96,7 +96,7 @@ class Searcher:
             dense = self._filtered(vector, depth, filters)
         known = {h.chunk_id: h for h in dense}
         scores = {h.chunk_id: h.score for h in dense}  # chunk id → ranking score, best first
-        if recipe.sentences and self.store.sentences.count():
+        if recipe.sentences and self.store.size("sentences"):
             other = question if not weight else None  # an Arabic question has BM25 instead
             scores = self._with_sentences(vector, known, filters, max(depth, TUNING.fusion_depth), other, recipe)
         if weight:
@@ -131,7 +131,7 @@ class Searcher:
         # ~2 ms; over-fetch and filter here, and fall back to `where` only when too few match.
         wide = self.store.query(vector, max(10 * k, 100))
         kept = [h for h in wide if filters.match(h.source, h.date)]
-        if len(kept) < k and len(wide) < self.store.chunks.count():
+        if len(kept) < k and len(wide) < self.store.size("chunks"):
             kept = self.store.query(vector, k, filters.where())
         return renumber(kept[:k])
 

@@ -130,7 +130,7 @@ def build_api(index: Index, auth: tuple[str, str] | None = None, llm=None) -> Fa
         articles, chunks = index.count()
         info = index.info
         return {"status": "ok", "version": __version__, "articles": articles, "chunks": chunks,
-                "sentences": index.store.sentences.count(), "model": info.model if info else index.settings.model,
+                "sentences": index.store.size("sentences"), "model": info.model if info else index.settings.model,
                 "dim": info.dim if info else None, "layout": info.layout if info else None, "llm": llm is not None,
                 **{k: v for k, v in llm_status(llm).items() if k != "llm_configured"}}
 

@@ -57,6 +57,7 @@ class Store:
         self.path = Path(settings.db)
         self._means: dict[str, np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
+        self._sizes: dict[str, int] = {}
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock = DirectoryLock(self.path)
         if on_locked:
@@ -74,7 +75,7 @@ class Store:
         # Vectors are always passed in: with no embedding function Chroma never fetches its own model.
         self.chunks, self.sentences = (self._searchable(name) for name in names)
         self.manifest = Manifest(self.path / "manifest.sqlite", rebuild)
-        listed, held = sum(self.manifest.chunk_counts().values()), self.chunks.count()
+        listed, held = sum(self.manifest.chunk_counts().values()), self.size("chunks")
         if listed != held:  # a write cut short: search works, but say how to mend it
             print(f"warning: index {self.path} lists {listed} chunks but holds {held} (a write was cut short?); "
                   f"run: rag check --repair --db {self.path}", file=sys.stderr)
@@ -136,6 +137,14 @@ class Store:
                 f"(or choose another --db), or use the model it was built with (--model {stored.model}).")
 
     # -- reading chunks and sentences ----------------------------------------------------
+    def size(self, name: str) -> int:
+        """Rows in ``chunks`` or ``sentences``, remembered until this process writes: Chroma
+        counts by scanning (≈0.1 ms per 1,000 rows), which at a whole archive's 370k sentences
+        would cost more than the search it guards (evals/RESULTS.md, 2026-12-03)."""
+        if name not in self._sizes:
+            self._sizes[name] = getattr(self, name).count()
+        return self._sizes[name]
+
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists."""
         ids = list(dict.fromkeys(chunk_ids))  # two quotes of one chunk: Chroma refuses repeated ids
@@ -160,7 +169,7 @@ class Store:
 
     def query(self, vector, k: int, where: dict | None = None) -> list[Hit]:
         """The ``k`` nearest chunks (HNSW), ranked, with their cosine as score."""
-        if self.chunks.count() == 0:
+        if self.size("chunks") == 0:
             return []
         res = self.chunks.query(query_embeddings=[vector], n_results=k, where=where,
                                 include=["documents", "metadatas", "distances"])
@@ -169,7 +178,7 @@ class Store:
 
     def query_sentences(self, vector, k: int) -> list[tuple[str, float]]:
         """(sentence id, cosine) of the ``k`` nearest sentences."""
-        n = self.sentences.count()
+        n = self.size("sentences")
         if not n:
             return []
         res = self.sentences.query(query_embeddings=[vector], n_results=min(k, n), include=["distances"])
@@ -200,6 +209,7 @@ class Store:
             self._add(articles, chunks, sentences)
 
     def _add(self, articles, chunks, sentences) -> None:
+        self._sizes.clear()
         ids, docs, metas, vectors = chunks
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
@@ -220,6 +230,7 @@ class Store:
             return self._delete(article_ids)
 
     def _delete(self, article_ids) -> int:
+        self._sizes.clear()
         n = 0
         for aid in article_ids:
             n_chunks = self.manifest.n_chunks(aid)
@@ -240,6 +251,7 @@ class Store:
 
     def delete_rows(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
         """Delete chunk and sentence rows no article owns (what a crash left behind)."""
+        self._sizes.clear()
         for col, ids in ((self.chunks, chunk_ids), (self.sentences, sentence_ids)):
             for i in range(0, len(ids), WRITE_BATCH):
                 col.delete(ids=ids[i:i + WRITE_BATCH])

@@ -17,17 +17,27 @@ def _stored_means(ix):
             for name, col in (("chunks", ix.store.chunks), ("sentences", ix.store.sentences))}
 
 
+def _sizes_are_true(ix):
+    # the remembered row counts (Chroma counts by scanning) must follow every write
+    return all(ix.store.size(name) == col.count() for name, col in (("chunks", ix.store.chunks),
+                                                                     ("sentences", ix.store.sentences)))
+
+
 def test_mean_vectors_follow_every_change_and_survive_a_reopen(tmp_path, embedder):
     src = tmp_path / "news.jsonl"
     long_text = " ".join(f"جملة طويلة رقم {j} عن الأخبار." for j in range(60))
     write(src, [rec(0, long_text), rec(1), rec(2)])
     db = tmp_path / "db"
     with Index.open(Settings(db=db), embedder=embedder) as ix:
+        assert ix.store.size("chunks") == 0
         ix.ingest([src], progress=False)
+        assert _sizes_are_true(ix) and ix.store.size("chunks") > 3
         before = ix.store.means
         write(src, [rec(0, "نص قصير جديد عن الميزانية."), rec(1)])  # a0 changed, a2 gone
         ix.ingest([src], progress=False)
+        assert _sizes_are_true(ix)
         ix.remove(["a1"])
+        assert _sizes_are_true(ix)
         after, truth = ix.store.means, _stored_means(ix)
         for name in truth:  # running sums, not a rescan: they must still equal the stored vectors' mean
             assert np.allclose(after[name], truth[name], atol=1e-5)
