@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag import spm_tokenizer
 from rag.settings import cache_dir
 
 INPUTS = ("inputs_embeds", "attention_mask")
@@ -40,6 +41,12 @@ PROBE = ("صرح نائب وزير الخارجية الروسي بأن موسك
          "وأضاف أن الحكومة ستعلن عن حزمة من الإجراءات الاقتصادية خلال الأسابيع المقبلة.",
          "What did Russia say about the Gulf alliance?", "How many people were killed by the heat wave?",
          "Who resigned from Instagram?", "Moscow", "The central bank raised interest rates by half a point.")
+
+# What the SentencePiece tokenizer must reproduce exactly: prompts, both scripts, runs of
+# whitespace and a trailing one, characters the normaliser rewrites, a text past max_length.
+_CHECK = ([f"{p}: {t}" for t in PROBE for p in ("passage", "query")]
+          + ["passage:  two  spaces,\ta tab\n\u00a0\nand lines  ", "query: ﻻ ﷺ ① Ⅻ ｆｕｌｌ width", "passage: قال ﷺ إن ﻷ", "passage: ",
+             "passage: " + " ".join(PROBE) * 12])
 
 
 def align_layer(num_layers: int) -> int:
@@ -161,15 +168,20 @@ class OnnxEncoder:
 
     def __init__(self, folder: Path, int8: bool = False):
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         path = export(folder, int8)
         self.max_length = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 512)
         self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(self.max_length)
         pad = json.loads((folder / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad if isinstance(pad, str) else "<pad>"))
+        pad = pad if isinstance(pad, str) else "<pad>"
+        # SentencePiece where it gives the same ids: 280 MB less in every process (rag.spm_tokenizer)
+        self.pieces = spm_tokenizer.load(folder, onnx_dir(folder), self.max_length, pad, _CHECK)
+        if self.pieces is None:
+            from tokenizers import Tokenizer
+
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self.tokenizer.enable_truncation(self.max_length)
+            self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad))
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initializers are noise here
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -177,10 +189,13 @@ class OnnxEncoder:
 
     def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(last hidden state, alignment hidden state, attention mask, character offsets)."""
-        enc = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in enc], np.int64)
-        mask = np.array([e.attention_mask for e in enc], np.int64)
-        offsets = np.array([e.offsets for e in enc], np.int64)
+        if self.pieces is not None:
+            ids, mask, offsets = self.pieces.encode_batch(list(texts))
+        else:
+            enc = self.tokenizer.encode_batch(list(texts))
+            ids = np.array([e.ids for e in enc], np.int64)
+            mask = np.array([e.attention_mask for e in enc], np.int64)
+            offsets = np.array([e.offsets for e in enc], np.int64)
         hidden, align = self.session.run(list(OUTPUTS), {"inputs_embeds": np.asarray(self.words[ids]),
                                                          "attention_mask": mask})
         return hidden, align, mask, offsets
