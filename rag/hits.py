@@ -64,7 +64,8 @@ class Filters:
     def empty(self) -> bool:
         return not (self.sources or self.date_from or self.date_to)
 
-    def _range(self) -> tuple[int, int]:
+    def bounds(self) -> tuple[int, int]:
+        """The date range as ``YYYYMMDD`` integers, both ends inclusive (open ends: 0 and 99999999)."""
         lo = date_int(self.date_from) if self.date_from else 0
         hi = date_int(self.date_to) if self.date_to else 99_999_999
         return lo, hi
@@ -72,17 +73,6 @@ class Filters:
     def match(self, source: str, date: str) -> bool:
         if self.sources and source not in self.sources:
             return False
-        lo, hi = self._range()  # open ends are 0 and 99999999, so no dates means any date
+        lo, hi = self.bounds()  # open ends are 0 and 99999999, so no dates means any date
         return lo <= date_int(date) <= hi
 
-    def where(self) -> dict | None:
-        """The same filter as a Chroma ``where`` clause (exact-case sources)."""
-        clauses = []
-        if self.sources:
-            clauses.append({"source": {"$in": list(self.sources)}})
-        lo, hi = self._range()
-        if self.date_from:
-            clauses.append({"date_int": {"$gte": lo}})
-        if self.date_to:
-            clauses.append({"date_int": {"$lte": hi}})
-        return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}

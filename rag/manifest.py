@@ -67,6 +67,10 @@ class Manifest:
         """(article id, resolved path of the file it came from)."""
         return list(self.db.execute("SELECT id, origin FROM articles"))
 
+    def catalogue(self) -> list[tuple[str, int, str, str]]:
+        """(article id, number of chunks, source, date) of every article."""
+        return list(self.db.execute("SELECT id, n_chunks, COALESCE(source, ''), COALESCE(date, '') FROM articles"))
+
     def sources(self) -> list[str]:
         """Distinct outlets, most articles first."""
         rows = self.db.execute("SELECT source, COUNT(*) AS n FROM articles WHERE source != '' "

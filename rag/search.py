@@ -127,12 +127,16 @@ class Searcher:
         return sentence_scores(chunk, best, floor, matched)
 
     def _filtered(self, vector, k: int, filters: Filters) -> list[Hit]:
-        # Fast path: Chroma's `where` costs 10-260 ms at 10k-100k rows, an unfiltered query
-        # ~2 ms; over-fetch and filter here, and fall back to `where` only when too few match.
+        # A narrow filter searches only the chunks the manifest says match; a broad one
+        # over-fetches and filters here (a query restricted to ids costs with their number, and
+        # Chroma's `where` scans metadata, 3-4x slower: RESULTS 2026-12-03).
+        within = self.store.chunks_within(filters)
+        if len(within) * 5 <= self.store.size("chunks"):
+            return renumber(self.store.query(vector, k, ids=within))
         wide = self.store.query(vector, max(10 * k, 100))
         kept = [h for h in wide if filters.match(h.source, h.date)]
         if len(kept) < k and len(wide) < self.store.size("chunks"):
-            kept = self.store.query(vector, k, filters.where())
+            kept = self.store.query(vector, k, ids=within)
         return renumber(kept[:k])
 
     def _rank(self, vector, scores: dict[str, float], k: int, filters: Filters | None,

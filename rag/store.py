@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from rag.chunk import CHUNKER_VERSION
 from rag.guard import Guard
-from rag.hits import Filters, Hit
+from rag.hits import Filters, Hit, date_int
 from rag.ids import chunk_id, sentence_ids
 from rag.lexical import LEXICAL_VERSION, LexicalIndex, tokenize
 from rag.lock import DirectoryLock, IndexUnavailable
@@ -58,6 +58,7 @@ class Store:
         self._means: dict[str, np.ndarray] | None = None
         self._lexical: LexicalIndex | None = None
         self._sizes: dict[str, int] = {}
+        self._catalogue: tuple[np.ndarray, ...] | None = None
         self.path.mkdir(parents=True, exist_ok=True)
         self.lock = DirectoryLock(self.path)
         if on_locked:
@@ -145,6 +146,27 @@ class Store:
             self._sizes[name] = getattr(self, name).count()
         return self._sizes[name]
 
+    def chunks_within(self, filters: Filters) -> list[str]:
+        """Ids of the chunks of the articles ``filters`` admits, from the manifest (held in memory
+        until this process writes): a query restricted to them is 2–4× faster than Chroma's
+        ``where``, which scans the metadata (evals/RESULTS.md, 2026-12-03)."""
+        if self._catalogue is None:
+            rows = self.manifest.catalogue()
+            ids, counts, sources, dates = zip(*rows) if rows else ((), (), (), ())
+            self._catalogue = (np.array(ids, object), np.array(counts, int), np.array(sources, object),
+                               np.array([date_int(d) for d in dates], np.int64))
+        ids, counts, sources, dates = self._catalogue
+        lo, hi = filters.bounds()
+        keep = (dates >= lo) & (dates <= hi)
+        if filters.sources:
+            keep &= np.isin(sources, list(filters.sources))
+        return [chunk_id(a, i) for a, n in zip(ids[keep], counts[keep]) for i in range(n)]
+
+    def _forget(self) -> None:
+        """Drop what is remembered of the collections: this process is about to write."""
+        self._sizes.clear()
+        self._catalogue = None
+
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists."""
         ids = list(dict.fromkeys(chunk_ids))  # two quotes of one chunk: Chroma refuses repeated ids
@@ -167,11 +189,12 @@ class Store:
                 out[cid] = (hit, emb)
         return out
 
-    def query(self, vector, k: int, where: dict | None = None) -> list[Hit]:
-        """The ``k`` nearest chunks (HNSW), ranked, with their cosine as score."""
-        if self.size("chunks") == 0:
+    def query(self, vector, k: int, ids: list[str] | None = None) -> list[Hit]:
+        """The ``k`` nearest chunks (HNSW), ranked, with their cosine as score; only among ``ids``
+        when given."""
+        if self.size("chunks") == 0 or ids == []:
             return []
-        res = self.chunks.query(query_embeddings=[vector], n_results=k, where=where,
+        res = self.chunks.query(query_embeddings=[vector], n_results=k, ids=ids,
                                 include=["documents", "metadatas", "distances"])
         return [Hit.from_chroma(1.0 - float(dist), cid, doc, meta, rank=i) for i, (cid, doc, meta, dist) in enumerate(
             zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]), 1)]
@@ -209,7 +232,7 @@ class Store:
             self._add(articles, chunks, sentences)
 
     def _add(self, articles, chunks, sentences) -> None:
-        self._sizes.clear()
+        self._forget()
         ids, docs, metas, vectors = chunks
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
@@ -230,7 +253,7 @@ class Store:
             return self._delete(article_ids)
 
     def _delete(self, article_ids) -> int:
-        self._sizes.clear()
+        self._forget()
         n = 0
         for aid in article_ids:
             n_chunks = self.manifest.n_chunks(aid)
@@ -251,7 +274,7 @@ class Store:
 
     def delete_rows(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
         """Delete chunk and sentence rows no article owns (what a crash left behind)."""
-        self._sizes.clear()
+        self._forget()
         for col, ids in ((self.chunks, chunk_ids), (self.sentences, sentence_ids)):
             for i in range(0, len(ids), WRITE_BATCH):
                 col.delete(ids=ids[i:i + WRITE_BATCH])

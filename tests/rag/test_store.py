@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from rag.hits import Filters
 from rag.index import Index, IndexUnavailable
 from rag.settings import Settings
 from tests.rag.helpers import chunk_ids, rec, write
@@ -116,3 +117,28 @@ def test_index_built_before_sentence_vectors_asks_for_a_rebuild(tmp_path, embedd
 def test_one_process_owns_the_directory(index):
     with pytest.raises(IndexUnavailable, match="another process"):
         Index.open(Settings(db=index.path))
+
+
+def test_filtered_search_runs_over_exactly_the_matching_chunks(news_index):
+    store = news_index.store
+    f = Filters(sources=("BBC",), date_from="2018-06-01", date_to="2018-06-30")
+    truth = store.chunks.get(where={"$and": [{"source": "BBC"}, {"date_int": {"$gte": 20180601}},
+                                             {"date_int": {"$lte": 20180630}}]}, include=["embeddings"])
+    assert sorted(store.chunks_within(f)) == sorted(truth["ids"]) and truth["ids"]
+    q = news_index.embedder.embed_queries(["Iran chemical weapons Syria"])[0]
+    best = [truth["ids"][i] for i in np.argsort(-(np.asarray(truth["embeddings"]) @ q))[:5]]
+    assert [h.chunk_id for h in store.query(q, 5, ids=store.chunks_within(f))] == best
+    assert store.chunks_within(Filters(sources=("no such outlet",))) == [] and store.query(q, 5, ids=[]) == []
+
+
+def test_the_matching_chunks_follow_writes(index, tmp_path):
+    src = tmp_path / "news.jsonl"
+    write(src, [rec(0), rec(1)])
+    index.ingest([src], progress=False)
+    march = Filters(date_from="2018-03-01", date_to="2018-03-31")
+    assert {c.split("::")[0] for c in index.store.chunks_within(march)} == {"a0", "a1"}
+    write(src, [rec(0), {**rec(1), "date": "2018-04-02"}, rec(2)])  # a1 moves out of March, a2 arrives
+    index.ingest([src], progress=False)
+    assert {c.split("::")[0] for c in index.store.chunks_within(march)} == {"a0", "a2"}
+    index.remove(["a0"])
+    assert {c.split("::")[0] for c in index.store.chunks_within(march)} == {"a2"}
