@@ -163,7 +163,7 @@ class Store:
         return [chunk_id(a, i) for a, n in zip(ids[keep], counts[keep]) for i in range(n)]
 
     def _forget(self) -> None:
-        """Drop what is remembered of the collections: this process is about to write."""
+        """Drop what is remembered of the collections: this process has just written."""
         self._sizes.clear()
         self._catalogue = None
 
@@ -229,10 +229,12 @@ class Store:
         both collections hold it.
         """
         with self.guard.writing():
-            self._add(articles, chunks, sentences)
+            try:
+                self._add(articles, chunks, sentences)
+            finally:  # also after a failed write: a reader outside the guard may have counted it half done
+                self._forget()
 
     def _add(self, articles, chunks, sentences) -> None:
-        self._forget()
         ids, docs, metas, vectors = chunks
         for i in range(0, len(ids), WRITE_BATCH):
             j = i + WRITE_BATCH
@@ -250,10 +252,12 @@ class Store:
     def delete(self, article_ids) -> int:
         """Delete articles with their chunks, sentences and tokens; returns how many were indexed."""
         with self.guard.writing():
-            return self._delete(article_ids)
+            try:
+                return self._delete(article_ids)
+            finally:
+                self._forget()
 
     def _delete(self, article_ids) -> int:
-        self._forget()
         n = 0
         for aid in article_ids:
             n_chunks = self.manifest.n_chunks(aid)
@@ -274,10 +278,12 @@ class Store:
 
     def delete_rows(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
         """Delete chunk and sentence rows no article owns (what a crash left behind)."""
-        self._forget()
-        for col, ids in ((self.chunks, chunk_ids), (self.sentences, sentence_ids)):
-            for i in range(0, len(ids), WRITE_BATCH):
-                col.delete(ids=ids[i:i + WRITE_BATCH])
+        try:
+            for col, ids in ((self.chunks, chunk_ids), (self.sentences, sentence_ids)):
+                for i in range(0, len(ids), WRITE_BATCH):
+                    col.delete(ids=ids[i:i + WRITE_BATCH])
+        finally:
+            self._forget()
 
     # -- running means (hub correction) --------------------------------------------------
     @property
