@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -162,10 +163,17 @@ class Store:
             keep &= np.isin(sources, list(filters.sources))
         return [chunk_id(a, i) for a, n in zip(ids[keep], counts[keep]) for i in range(n)]
 
-    def _forget(self) -> None:
-        """Drop what is remembered of the collections: this process has just written."""
-        self._sizes.clear()
-        self._catalogue = None
+    @contextmanager
+    def _writing(self):
+        """Exclusive access for a write; afterwards, also after a failed one, what was remembered
+        of the collections (sizes, the filter catalogue, the means) is recomputed on next use."""
+        with self.guard.writing():
+            try:
+                yield
+            finally:
+                self._sizes.clear()
+                self._catalogue = None
+                self._means = None
 
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists."""
@@ -228,11 +236,8 @@ class Store:
         stale) and the manifest is committed last, so an article counts as indexed only once
         both collections hold it.
         """
-        with self.guard.writing():
-            try:
-                self._add(articles, chunks, sentences)
-            finally:  # also after a failed write: a reader outside the guard may have counted it half done
-                self._forget()
+        with self._writing():
+            self._add(articles, chunks, sentences)
 
     def _add(self, articles, chunks, sentences) -> None:
         ids, docs, metas, vectors = chunks
@@ -251,11 +256,8 @@ class Store:
 
     def delete(self, article_ids) -> int:
         """Delete articles with their chunks, sentences and tokens; returns how many were indexed."""
-        with self.guard.writing():
-            try:
-                return self._delete(article_ids)
-            finally:
-                self._forget()
+        with self._writing():
+            return self._delete(article_ids)
 
     def _delete(self, article_ids) -> int:
         n = 0
@@ -278,12 +280,10 @@ class Store:
 
     def delete_rows(self, chunk_ids: list[str], sentence_ids: list[str]) -> None:
         """Delete chunk and sentence rows no article owns (what a crash left behind)."""
-        try:
+        with self._writing():
             for col, ids in ((self.chunks, chunk_ids), (self.sentences, sentence_ids)):
                 for i in range(0, len(ids), WRITE_BATCH):
                     col.delete(ids=ids[i:i + WRITE_BATCH])
-        finally:
-            self._forget()
 
     # -- running means (hub correction) --------------------------------------------------
     @property
@@ -315,7 +315,6 @@ class Store:
     def _add_to_means(self, name: str, vectors, sign: int = 1) -> None:
         """Add (or with ``sign=-1`` take away) vectors from the running sums; committed by the caller."""
         self.manifest.add_to_sums(name, vectors, sign)
-        self._means = None
 
     # -- BM25, derived from the stored tokens --------------------------------------------
     @property
