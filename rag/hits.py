@@ -73,6 +73,6 @@ class Filters:
     def match(self, source: str, date: str) -> bool:
         if self.sources and source not in self.sources:
             return False
-        lo, hi = self.bounds()  # open ends are 0 and 99999999, so no dates means any date
+        lo, hi = self.bounds()  # no dates means any date
         return lo <= date_int(date) <= hi
 

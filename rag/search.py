@@ -130,13 +130,12 @@ class Searcher:
         # A narrow filter searches only the chunks the manifest says match; a broad one
         # over-fetches and filters here (a query restricted to ids costs with their number, and
         # Chroma's `where` scans metadata, 3-4x slower: RESULTS 2026-12-03).
-        within = self.store.chunks_within(filters)
-        if len(within) * 5 <= self.store.size("chunks"):
-            return renumber(self.store.query(vector, k, ids=within))
+        if self.store.count_within(filters) * 5 <= self.store.size("chunks"):
+            return renumber(self.store.query(vector, k, ids=self.store.chunks_within(filters)))
         wide = self.store.query(vector, max(10 * k, 100))
         kept = [h for h in wide if filters.match(h.source, h.date)]
         if len(kept) < k and len(wide) < self.store.size("chunks"):
-            kept = self.store.query(vector, k, ids=within)
+            kept = self.store.query(vector, k, ids=self.store.chunks_within(filters))
         return renumber(kept[:k])
 
     def _rank(self, vector, scores: dict[str, float], k: int, filters: Filters | None,

@@ -125,6 +125,7 @@ def test_filtered_search_runs_over_exactly_the_matching_chunks(news_index):
     truth = store.chunks.get(where={"$and": [{"source": "BBC"}, {"date_int": {"$gte": 20180601}},
                                              {"date_int": {"$lte": 20180630}}]}, include=["embeddings"])
     assert sorted(store.chunks_within(f)) == sorted(truth["ids"]) and truth["ids"]
+    assert store.count_within(f) == len(truth["ids"])
     q = news_index.embedder.embed_queries(["Iran chemical weapons Syria"])[0]
     best = [truth["ids"][i] for i in np.argsort(-(np.asarray(truth["embeddings"]) @ q))[:5]]
     assert [h.chunk_id for h in store.query(q, 5, ids=store.chunks_within(f))] == best
