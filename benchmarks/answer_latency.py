@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evals.metrics import percentile  # noqa: E402
-from rag.answer import answer  # noqa: E402
-from rag.generate import chat_model, stream  # noqa: E402
+from rag.answers.extractive import answer  # noqa: E402
+from rag.answers.generate import chat_model, stream  # noqa: E402
 from rag.index import Index  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 

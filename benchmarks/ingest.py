@@ -55,13 +55,13 @@ def run_arm(arm: str, articles: int, model: str) -> dict:
         if kind == "langchain":
             out = _langchain(src, db, model)
         else:
-            from rag.models import Embedder
+            from rag.embed.embedder import Embedder
 
             embedder = Embedder(model, runtime=runtime)  # loaded before the clock starts, in every arm
             embedder.embed_documents(["warm-up"])  # the int8 session too, which loads on first use
             if kind == "raw":
                 from rag.chunk import chunk_text, embedded_text
-                from rag.readers import Article, read_paths
+                from rag.ingest.readers import Article, read_paths
 
                 t = time.perf_counter()
                 texts = [embedded_text(a.title, c.text) for a in read_paths([src]) if isinstance(a, Article)
@@ -89,8 +89,8 @@ def _langchain(src: Path, db: Path, model: str) -> dict:
         from langchain_text_splitters import RecursiveCharacterTextSplitter
     except ImportError as e:
         sys.exit(f"the langchain arm needs: pip install -e .[bench] ({e})")
-    from rag.models import resolve_model
-    from rag.readers import Article, read_paths
+    from rag.embed.embedder import resolve_model
+    from rag.ingest.readers import Article, read_paths
 
     emb = HuggingFaceEmbeddings(model_name=resolve_model(model), encode_kwargs={"normalize_embeddings": True})
     t = time.perf_counter()

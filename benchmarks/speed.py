@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 from evals.datasets import NEWS_QA, SHARED  # noqa: E402
 from evals.metrics import percentile  # noqa: E402
 from rag.chunk import chunk_text, embedded_text  # noqa: E402
+from rag.embed.embedder import Embedder  # noqa: E402
 from rag.index import Index  # noqa: E402
-from rag.models import Embedder  # noqa: E402
-from rag.readers import Article, read_paths  # noqa: E402
-from rag.recipes import RECIPES  # noqa: E402
+from rag.ingest.readers import Article, read_paths  # noqa: E402
+from rag.retrieve.recipes import RECIPES  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""Fit the relevance model (rag.relevance) on the calibration questions, never the report set.
+"""Fit the relevance model (rag.answers.relevance) on the calibration questions, never the report set.
 
     python -m evals.calibrate                       # news + fresh-calibrate
     python -m evals.calibrate --sets news --out evals/calibration.json
@@ -20,18 +20,16 @@ import typer
 
 from evals.datasets import SETS
 from evals.run import build_index
-from rag.relevance import FEATURES
+from rag.answers.relevance import FEATURES
 
 app = typer.Typer(add_completion=False)
 
 
 def signals_of(sets: list[str]) -> list[dict]:
     """One row per (non-follow-up) question: set, id, answerable, and the signals."""
-    import importlib
-
+    from rag.answers import extractive as answer
     from rag.settings import Settings
 
-    answer = importlib.import_module("rag.answer")
     rows, embedder = [], None
     for name in sets:
         es = SETS[name]()

@@ -35,8 +35,8 @@ from evals.report import (
     trec_run,
 )
 from evals.run import CHUNK_K, _query_text, build_index, evaluate, evaluate_answers
-from rag.models import pick_runtime, resolve_model
-from rag.recipes import RECIPES
+from rag.embed.embedder import pick_runtime, resolve_model
+from rag.retrieve.recipes import RECIPES
 from rag.settings import DEFAULT_MODEL, Settings
 
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, help=__doc__.splitlines()[0])
@@ -111,13 +111,13 @@ def run(
     answers: dict[str, dict] = {}
     embedder = reranker = None
     if rerank_model:
-        from rag.rerank import Reranker
+        from rag.retrieve.rerank import Reranker
 
         reranker = Reranker(rerank_model)  # one for all sets: its vector cache is shared
         manifest["rerank_model"] = rerank_model
     llm = None
     if llm_url:
-        from rag.generate import chat_model
+        from rag.answers.generate import chat_model
 
         llm = chat_model(Settings(llm_url=llm_url))
     per_question: dict[str, dict[str, list[float]]] = {}  # set → config → nDCG@10 per question

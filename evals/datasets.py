@@ -130,7 +130,7 @@ def fresh(split: str = "report", limit: int | None = None) -> EvalSet:
     """
     import gzip
 
-    from rag.readers import read_file
+    from rag.ingest.readers import read_file
 
     articles = []
     with gzip.open(SHARED / "corpus" / "ant-2018.jsonl.gz", "rt", encoding="utf-8") as fh:

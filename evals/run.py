@@ -15,14 +15,14 @@ import time
 
 from evals.datasets import EvalSet
 from evals.metrics import dedupe, percentile, summarize
-from rag.answer import condense
+from rag.answers.extractive import condense
+from rag.api.service import ask, citation_json
+from rag.embed.embedder import pick_runtime, resolve_model
 from rag.ids import article_of
 from rag.index import Index
-from rag.models import pick_runtime, resolve_model
-from rag.recipes import RECIPES
-from rag.service import ask, citation_json
+from rag.retrieve.recipes import RECIPES
 from rag.settings import Settings, cache_dir
-from rag.store import LAYOUT
+from rag.storage.store import LAYOUT
 
 CHUNK_K = 30  # chunks fetched per question before collapsing to articles
 
@@ -63,7 +63,7 @@ def _query_text(q) -> str:
 def evaluate(es: EvalSet, index: Index, config: str = "dense", qvecs=None) -> tuple[list[dict], dict]:
     """Rank articles for every answerable question with the recipe ``RECIPES[config]``: dense,
     sentences, bm25, hybrid (the default), rerank (hybrid, then the index's second stage), or an
-    analyzer ablation ``bm25:A`` / ``hybrid:A`` (A in ``rag.lexical.ANALYZERS``)."""
+    analyzer ablation ``bm25:A`` / ``hybrid:A`` (A in ``rag.storage.lexical.ANALYZERS``)."""
     from tqdm import tqdm
 
     recipe = RECIPES[config]
@@ -91,7 +91,7 @@ def own_words(ans) -> bool:
     """Whether an answer says something in words of the question's language beyond its quotes,
     attributions and fixed phrases: a name, a figure or a sentence of its own.
 
-    >>> from rag.answer import Answer, Citation
+    >>> from rag.answers.extractive import Answer, Citation
     >>> c = [Citation(1, "a", "a::0", "", "bbc", "", "2018-05-01", "نص")]
     >>> own_words(Answer("q", "According to BBC Arabic (2018-05-01): «نص» [1]", False, c))
     False

@@ -4,7 +4,7 @@
     python -m evals.sentences similarity                     # the LLM check's similarity threshold
 
 ``choice``: among the sentences of a question's gold paragraph, how often the first by stored
-sentence vector, by token alignment, and by both (what ``rag.answer`` does) holds the answer.
+sentence vector, by token alignment, and by both (what ``rag.answers.extractive`` does) holds the answer.
 ``similarity``: cosines of XQuAD's parallel English/Arabic sentences (paragraphs with as many
 sentences in both languages, paired by position) against the other sentences of the same
 paragraph, as pass rates per threshold (``TUNING.min_render_similarity``).
@@ -20,7 +20,7 @@ import numpy as np
 import typer
 
 from evals.datasets import SHARED
-from rag.align import combined, maxsim
+from rag.answers.align import combined, maxsim
 from rag.text import sentence_spans
 from rag.tuning import TUNING
 
@@ -41,7 +41,7 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 @app.command()
 def choice(lang: Annotated[str, typer.Option(help="question language: en or ar")] = "en",
            limit: Annotated[int, typer.Option(help="questions (a seeded sample)")] = 300) -> None:
-    from rag.models import Embedder
+    from rag.embed.embedder import Embedder
 
     items = []
     for pa, pq in _paragraphs(lang):
@@ -71,7 +71,7 @@ def choice(lang: Annotated[str, typer.Option(help="question language: en or ar")
 
 @app.command()
 def similarity() -> None:
-    from rag.models import Embedder
+    from rag.embed.embedder import Embedder
 
     emb, pos, neg = Embedder(), [], []
     for pa, pe in _paragraphs("en"):

@@ -11,10 +11,10 @@ Example:
 
 __version__ = "0.1.0"
 
-from rag.answer import Answer, Citation, answer  # noqa: E402
+from rag.answers.extractive import Answer, Citation, answer  # noqa: E402
 from rag.hits import Filters, Hit  # noqa: E402
 from rag.index import Index  # noqa: E402
-from rag.recipes import RECIPES, Recipe  # noqa: E402
+from rag.retrieve.recipes import RECIPES, Recipe  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 

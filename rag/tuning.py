@@ -60,7 +60,7 @@ class Tuning:
     # Between min_gap and confident_gap the answer carries a weak-match warning.
     confident_gap: float = 0.05
     background: tuple[int, int] = (20, 60)
-    # The relevance model over (gap, sentence, aligned, names) (rag.relevance); answered when
+    # The relevance model over (gap, sentence, aligned, names) (rag.answers.relevance); answered when
     # p >= 0.5. `python -m evals.calibrate` found no signal beyond the gap that separates
     # near-miss questions (AUC 0.50-0.62), so this is the gap rule: p = 0.5 at gap = min_gap.
     relevance_weights: tuple[float, ...] = (100.0, 0.0, 0.0, 0.0)
@@ -77,7 +77,7 @@ class Tuning:
     # A quote also takes the next sentence when both fit in this many characters (0: never):
     # the fact asked for often follows the sentence that matches the question.
     join_next_chars: int = 300
-    # Best sentences (by vector) reordered by token alignment too (rag.align): the answer
+    # Best sentences (by vector) reordered by token alignment too (rag.answers.align): the answer
     # sentence is among the first 8 of its paragraph for nearly every XQuAD question.
     align_shortlist: int = 8
     # Further sentences scoring within this of the best are quoted too.

@@ -42,7 +42,7 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def embedder():
     """The product's default runtime on this machine (``Settings.runtime``, ``RAG_RUNTIME``)."""
-    from rag.models import Embedder
+    from rag.embed.embedder import Embedder
 
     return Embedder()
 
@@ -50,7 +50,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def fp32_embedder(embedder):
     """fp32 vectors, for tests of exact agreement (int8's activation scale depends on the batch)."""
-    from rag.models import Embedder
+    from rag.embed.embedder import Embedder
 
     return embedder if embedder.runtime in ("onnx", "torch") else Embedder(runtime="onnx")
 
@@ -148,7 +148,7 @@ def llm_url(tmp_path_factory):
     """The local LLM behind llama.cpp's OpenAI-compatible server (skips when not set up)."""
     import importlib.util
 
-    from rag.assets import ASSETS
+    from rag.embed.assets import ASSETS
 
     if not ASSETS["qwen2.5-coder-1.5b-instruct"].target.exists():
         pytest.skip("the local LLM is not set up (scripts/setup.sh --llm assembles the GGUF)")

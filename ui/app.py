@@ -1,7 +1,7 @@
 """The chat UI (Gradio Blocks): cited answers, sources under each answer, Arabic right to left.
 
 Everything that comes from an article is HTML-escaped here, before Gradio sees it. The app is
-served by :mod:`rag.server`; its API endpoints call :mod:`rag.service`, as the HTTP API does.
+served by :mod:`rag.api.server`; its API endpoints call :mod:`rag.api.service`, as the HTTP API does.
 
 Example:
     >>> demo = build_app(index)          # doctest: +SKIP
@@ -16,10 +16,10 @@ import re
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home, before gradio loads
 
-from rag import service  # noqa: E402
-from rag.answer import Answer  # noqa: E402
-from rag.generate import llm_ready  # noqa: E402
-from rag.generate import status as llm_status  # noqa: E402
+from rag.answers.extractive import Answer  # noqa: E402
+from rag.answers.generate import llm_ready  # noqa: E402
+from rag.answers.generate import status as llm_status  # noqa: E402
+from rag.api import service  # noqa: E402
 from rag.hits import Filters  # noqa: E402
 from rag.outlets import outlet_name  # noqa: E402
 
@@ -48,7 +48,7 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
     ``anchor`` makes the ids of this answer's sources unique in the page, so that [n]
     jumps to the source of the same answer.
 
-    >>> from rag.answer import Answer, Citation
+    >>> from rag.answers.extractive import Answer, Citation
     >>> c = Citation(1, "a", "a::0", "<b>T</b>", "bbc", "javascript:x", "2018", "q<script>")
     >>> out = render_answer(Answer("?", "x «q<script>» [1]", False, [c]))
     >>> "<script>" in out, "&lt;script&gt;" in out, "javascript:" in out
@@ -168,7 +168,7 @@ def build_app(index, llm=None):
             gr.Info("The language model is not answering yet: this answer is extractive.")
             mode = "extractive"
         if mode == "llm" and llm is not None:
-            from rag.generate import stream  # the same checked answer as service.ask, streamed
+            from rag.answers.generate import stream  # the same checked answer as service.ask, streamed
 
             draft = ""
             for part in stream(index, message, llm, filters=filters, history=turns):

@@ -1,4 +1,4 @@
-from rag.answer import Answer, Citation
+from rag.answers.extractive import Answer, Citation
 from rag.hits import Hit
 from ui.app import render_answer
 

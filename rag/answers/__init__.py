@@ -1,0 +1,1 @@
+"""Answers: extractive quotes or abstention, the LLM answer and its sentence check."""

@@ -1,0 +1,211 @@
+"""The embedding model on ONNX Runtime: torch's vectors without importing torch.
+
+A sentence-transformers folder whose modules are Transformer → mean Pooling (→ Normalize) is
+exported once (torch.onnx, ≈15 s) into the cache; its graph gives the last hidden state, for
+the pooled vector and late chunking, and the hidden state two thirds up, for the token vectors
+that align sentences. fp32 reproduces torch's vectors (cosine ≥ 0.99999); with the tokenizer it
+loads in ≈1.5 s where torch takes ≈10 s to import. ``int8`` quantises every weight matrix but
+the feed-forward output projections (their inputs hold the outlier activations): it encodes
+1.2–1.5× faster (ingest 1.3×) at a cosine ≥ 0.997 to fp32, where quantising all of them gave 0.986 (evals/RESULTS.md,
+2026-12-02d). Its agreement with fp32 is measured on this machine when it is exported
+(:func:`int8_verified`), since int8 kernels differ between CPUs.
+
+Example:
+    >>> enc = OnnxEncoder(Path(resolve_model(DEFAULT_MODEL)))     # doctest: +SKIP
+    >>> hidden, align, mask, offsets = enc.forward(["passage: مرحبا"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rag.embed import spm_tokenizer
+from rag.settings import cache_dir
+
+INPUTS = ("inputs_embeds", "attention_mask")
+OUTPUTS = ("last_hidden_state", "align_hidden_state")
+INT8_FILE = "model-int8-ffn32-rr.onnx"
+INT8_GATE = 0.995  # the least cosine to fp32 under which an int8 ingest warns
+# Texts the int8 graph is compared on with fp32 at export: news sentences and questions, both scripts.
+PROBE = ("صرح نائب وزير الخارجية الروسي بأن موسكو تشكك في إمكانية إنشاء تحالف استراتيجي في الشرق الأوسط.",
+         "قتل 65 شخصا على الأقل جراء موجة الحر في مدينة كراتشي الباكستانية، بحسب مؤسسة إيدهي.",
+         "أمهلت السعودية السفير الكندي 24 ساعة لمغادرة أراضيها وجمدت التعاملات التجارية الجديدة.",
+         "فاز المنتخب الفرنسي بكأس العالم بعد تغلبه على كرواتيا بأربعة أهداف مقابل هدفين.",
+         "وأضاف أن الحكومة ستعلن عن حزمة من الإجراءات الاقتصادية خلال الأسابيع المقبلة.",
+         "What did Russia say about the Gulf alliance?", "How many people were killed by the heat wave?",
+         "Who resigned from Instagram?", "Moscow", "The central bank raised interest rates by half a point.")
+
+# What the SentencePiece tokenizer must reproduce exactly: prompts, both scripts, runs of
+# whitespace and a trailing one, characters the normaliser rewrites, a text past max_length.
+_CHECK = ([f"{p}: {t}" for t in PROBE for p in ("passage", "query")]
+          + ["passage:  two  spaces,\ta tab\n\u00a0\nand lines  ", "query: ﻻ ﷺ ① Ⅻ ｆｕｌｌ width", "passage: قال ﷺ إن ﻷ", "passage: ",
+             "passage: " + " ".join(PROBE) * 12])
+
+
+def align_layer(num_layers: int) -> int:
+    """The hidden state used for token alignment: two thirds up (SimAlign's finding).
+
+    >>> align_layer(12)
+    8
+    """
+    return round(2 * num_layers / 3)
+
+
+def exportable(folder: Path) -> bool:
+    """Whether ``folder`` is a mean-pooled transformer the ONNX graph reproduces exactly."""
+    try:
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+    return (kinds[:2] == ["Transformer", "Pooling"] and set(kinds[2:]) <= {"Normalize"}
+            and modes == ["pooling_mode_mean_tokens"] and (folder / "tokenizer.json").is_file())
+
+
+def onnx_dir(folder: Path) -> Path:
+    return cache_dir() / "models" / "onnx" / folder.name
+
+
+def export(folder: Path, int8: bool = False) -> Path:
+    """The cached ONNX graph of ``folder`` (exported on first use; needs torch and onnx once).
+
+    The word-embedding table (250k × 384 for e5: 384 MB of the 470) stays out of the graph in
+    ``words.npy``, memory-mapped and looked up in numpy: the session loads in 0.5 s, not 1.6 s,
+    and a server keeps only the rows it has used in memory."""
+    out = onnx_dir(folder)
+    target = out / (INT8_FILE if int8 else "model.onnx")
+    if target.is_file():
+        return target
+    out.mkdir(parents=True, exist_ok=True)
+    # Written beside the target and renamed, so an interrupted export leaves no half file.
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".export-"))
+    try:
+        if int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            fp32 = export(folder)
+            logging.disable(logging.WARNING)  # the quantiser's advice to pre-process is noise here
+            try:
+                # 7-bit weights (reduce_range): without VNNI, int8 products saturate (AVX2: least
+                # cosine 0.989 → 0.998, evals/RESULTS.md 2026-12-02f)
+                quantize_dynamic(fp32, tmp / target.name, weight_type=QuantType.QInt8, per_channel=True,
+                                 reduce_range=True, nodes_to_exclude=_ffn_outputs(fp32))
+            finally:
+                logging.disable(logging.NOTSET)
+        else:
+            _export_fp32(folder, tmp)
+            os.replace(tmp / "words.npy", out / "words.npy")  # before the graph: the graph marks completion
+        os.replace(tmp / target.name, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if int8:
+        _probe(folder)
+    return target
+
+
+def _ffn_outputs(graph: Path) -> list[str]:
+    """The feed-forward output projections of a BERT-style graph (kept fp32 by int8)."""
+    import onnx
+
+    nodes = onnx.load(str(graph), load_external_data=False).graph.node
+    return [n.name for n in nodes if n.op_type == "MatMul" and n.name.endswith("/output/dense/MatMul")
+            and "/attention/" not in n.name]
+
+
+def _probe(folder: Path) -> float:
+    """The least cosine between int8 and fp32 vectors of :data:`PROBE` here, kept beside the graph."""
+    texts = [f"passage: {t}" for t in PROBE]
+    fp32, int8 = (mean_pool(h, m) for h, _, m, _ in (OnnxEncoder(folder, q).forward(texts) for q in (False, True)))
+    least = float((fp32 * int8).sum(axis=1).min())
+    (onnx_dir(folder) / "int8-check.json").write_text(json.dumps({"min_cosine": round(least, 5), "texts": len(texts)}))
+    return least
+
+
+def int8_verified(folder: Path) -> bool:
+    """Whether the int8 graph was exported here and agreed with fp32 to :data:`INT8_GATE`."""
+    try:
+        return json.loads((onnx_dir(folder) / "int8-check.json").read_text())["min_cosine"] >= INT8_GATE
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _export_fp32(folder: Path, out: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(folder)).eval()
+    layer = align_layer(model.config.num_hidden_layers)
+
+    class Encoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs_embeds, attention_mask):
+            out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, output_hidden_states=True)
+            return out.last_hidden_state, out.hidden_states[layer]
+
+    words = model.get_input_embeddings().weight.detach()
+    np.save(out / "words.npy", words.numpy())
+    dummy = (words[torch.full((2, 16), 5)], torch.ones(2, 16, dtype=torch.long))
+    dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *OUTPUTS)}
+    with torch.inference_mode():
+        # The TorchScript exporter: one file, and no onnxscript at run time.
+        torch.onnx.export(Encoder(), dummy, str(out / "model.onnx"), input_names=list(INPUTS),
+                          output_names=list(OUTPUTS), dynamic_axes=dynamic, opset_version=17, dynamo=False)
+
+
+class OnnxEncoder:
+    """Token-level outputs of one exported model for a batch of texts (prompts included)."""
+
+    def __init__(self, folder: Path, int8: bool = False):
+        import onnxruntime as ort
+
+        path = export(folder, int8)
+        self.max_length = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 512)
+        self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
+        pad = json.loads((folder / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
+        pad = pad if isinstance(pad, str) else "<pad>"
+        # SentencePiece where it gives the same ids: 280 MB less in every process (rag.embed.spm_tokenizer)
+        self.pieces = spm_tokenizer.load(folder, onnx_dir(folder), self.max_length, pad, _CHECK)
+        if self.pieces is None:
+            from tokenizers import Tokenizer
+
+            self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self.tokenizer.enable_truncation(self.max_length)
+            self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad))
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # warnings about unused initializers are noise here
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.words = np.load(path.parent / "words.npy", mmap_mode="r")
+
+    def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(last hidden state, alignment hidden state, attention mask, character offsets)."""
+        if self.pieces is not None:
+            ids, mask, offsets = self.pieces.encode_batch(list(texts))
+        else:
+            enc = self.tokenizer.encode_batch(list(texts))
+            ids = np.array([e.ids for e in enc], np.int64)
+            mask = np.array([e.attention_mask for e in enc], np.int64)
+            offsets = np.array([e.offsets for e in enc], np.int64)
+        hidden, align = self.session.run(list(OUTPUTS), {"inputs_embeds": np.asarray(self.words[ids]),
+                                                         "attention_mask": mask})
+        return hidden, align, mask, offsets
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """L2-normalised mean of the unmasked token vectors, as sentence-transformers pools.
+
+    >>> [round(float(x), 2) for x in mean_pool(np.array([[[3., 0.], [0., 4.], [9., 9.]]]), np.array([[1, 1, 0]]))[0]]
+    [0.6, 0.8]
+    """
+    v = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return (v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Ingest: files → articles → chunks (rag.chunk) and their vectors → the index (readers, indexer, watch)."""

@@ -1,0 +1,1 @@
+"""Retrieval: recipes as data, the ranking pipeline, fusion helpers, the second stage."""

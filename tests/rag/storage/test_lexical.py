@@ -1,0 +1,59 @@
+import pytest
+
+from rag.storage.lexical import LexicalIndex, tokenize
+
+
+def test_tokenize_folds_stems_and_drops_stopwords():
+    assert tokenize("أمريكا في إيران", "fold") == ["امريكا", "ايران"]
+    assert tokenize("«روسيا»، و«الصين».", "fold") == ["روسيا", "الصين"]  # punctuation never glued to words
+    assert tokenize("«روسيا»، و«الصين».") == ["روسيا", "صين"]  # the default also strips the article
+    assert tokenize("والمفاوضات بالحكومة") == tokenize("مفاوضات الحكومة")
+
+
+def test_spelling_variants_match_and_save_load_roundtrip(tmp_path):
+    ids = ["a::0", "b::0", "c::0"]
+    texts = ["أعلنت إيران عن اتفاق جديد", "مباراة كرة القدم انتهت بالتعادل", ""]
+    lex = LexicalIndex.build(ids, texts)
+    assert lex.search("ايران اتفاق")[0][0] == "a::0"
+    assert lex.search("كلمة غير موجودة") == []
+    lex.save(tmp_path / "bm25")
+    again = LexicalIndex.load(tmp_path / "bm25")
+    assert again.ids == ids and again.search("مباراة")[0][0] == "b::0"
+    assert LexicalIndex.load(tmp_path / "nothing") is None
+
+
+def test_bm25_ranks_like_a_reference_implementation():
+    """Differential check against a direct Lucene-BM25 computation."""
+    import math
+
+    docs = ["روسيا تعلن اتفاق", "روسيا روسيا الصين", "الصين اليابان", "اتفاق تجاري بين الصين واليابان"]
+    lex = LexicalIndex.build([f"d{i}::0" for i in range(4)], docs)
+    toks = [tokenize(d) for d in docs]
+    avg = sum(map(len, toks)) / len(toks)
+
+    def score(query, doc, k1=1.5, b=0.75):
+        s = 0.0
+        for t in tokenize(query):
+            df = sum(t in d for d in toks)
+            idf = math.log(1 + (len(toks) - df + 0.5) / (df + 0.5))
+            tf = doc.count(t)
+            s += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(doc) / avg))
+        return s
+
+    for q in ("روسيا", "الصين اتفاق"):
+        expected = sorted((i for i in range(4) if score(q, toks[i]) > 0), key=lambda i: -score(q, toks[i]))
+        got = [int(cid[1]) for cid, _ in lex.search(q, 4)]
+        assert got == expected
+
+
+def test_name_match_weights_rare_names_and_survives_save_load(tmp_path):
+    ids = ["a::0", "b::0", "c::0", "d::0"]
+    texts = ["قال غولدنسون إن ترامب", "قال ترامب", "ترامب مرة أخرى", "لا أسماء هنا"]
+    lex = LexicalIndex.build(ids, texts)
+    match = lex.name_match("What did Goldenson tell Trump?", ids + ["not-indexed::0"])
+    assert match["a::0"] == pytest.approx(1.0)  # holds both names
+    assert 0 < match["b::0"] == match["c::0"] < 0.5  # Trump alone: common here, so worth less
+    assert "d::0" not in match and "not-indexed::0" not in match
+    assert lex.name_match("ماذا قال غولدنسون؟", ids) == {}  # no Latin names in an Arabic question
+    lex.save(tmp_path / "bm25")
+    assert LexicalIndex.load(tmp_path / "bm25").name_match("Goldenson", ids) == {"a::0": 1.0}
