@@ -359,8 +359,9 @@ def serve(
     llm_model: LlmModelOpt = None,
 ) -> None:
     """Start the chat UI and the JSON API (/api/search, /api/ask, /api/ingest, /api/health, /docs)."""
-    from rag.api.server import launch
+    from rag.api.server import launch, limit_malloc_arenas
 
+    limit_malloc_arenas()  # before any thread: the model loads in one while the index opens
     settings = _settings(db=db, rerank_model=rerank, auth=auth, llm_url=llm_url, llm_model=llm_model)
     index = _open(settings)
     if ingest_paths:

@@ -148,6 +148,19 @@ def create_app(index, auth: tuple[str, str] | None = None, llm=None):
                                show_error=True)
 
 
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would) before the server's threads start:
+    one arena per worker thread kept freed query buffers, 1,524 → 982 MB peak at 38 % of ANT
+    (evals/RESULTS.md, 2026-12-03f). False where there is no glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return bool(ctypes.CDLL(ctypes.util.find_library("c")).mallopt(-8, arenas))  # -8: M_ARENA_MAX
+    except (OSError, AttributeError, TypeError):
+        return False
+
+
 def launch(index, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None, llm=None,
            watch: Path | None = None):
     """Serve UI and API (loopback by default), ingesting the folder ``watch`` as it changes.
