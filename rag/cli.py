@@ -150,7 +150,8 @@ def llm_server(
 ) -> None:
     """Serve the local LLM with llama.cpp's OpenAI-compatible server on 127.0.0.1 (needs `setup --llm`)."""
     import importlib.util
-    import os
+    import signal
+    import subprocess
 
     from rag.embed.assets import ASSETS
 
@@ -158,10 +159,35 @@ def llm_server(
     if not gguf.exists() or importlib.util.find_spec("llama_cpp") is None:
         typer.echo("error: the local LLM is not set up; run: scripts/setup.sh --llm", err=True)
         raise typer.Exit(2)
-    typer.echo(f"LLM on http://127.0.0.1:{port}/v1 ; use: rag serve --llm-url http://127.0.0.1:{port}/v1")
-    os.execv(sys.executable, [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+    url = f"http://127.0.0.1:{port}/v1"
+    child = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                               "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads),
                               "--model_alias", "local"])
+    for sig in (signal.SIGTERM, signal.SIGINT):  # stopping this command stops the server
+        signal.signal(sig, lambda *_: child.terminate())
+    # The first completion pages the weights in (≈3 s here): done now, not on a reader's question.
+    if _warm_up(url, alive=lambda: child.poll() is None):
+        typer.echo(f"LLM ready on {url} ; use: rag serve --llm-url {url}")
+    raise typer.Exit(child.wait())
+
+
+def _warm_up(url: str, alive=lambda: True, timeout: float = 300.0) -> bool:
+    """Wait until the OpenAI-compatible server at ``url`` answers, then ask it for one token so
+    its first real answer does not pay for loading the weights. False if it never answered."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while alive() and time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/models", timeout=3.0).raise_for_status()
+            body = {"model": "local", "max_tokens": 1, "messages": [{"role": "user", "content": "Hi"}]}
+            httpx.post(url + "/chat/completions", json=body, timeout=timeout).raise_for_status()
+            return True
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    return False
 
 
 @app.command()
