@@ -169,6 +169,12 @@ class Index:
         """(articles, chunks)."""
         return self.store.manifest.count(), self.store.size("chunks")
 
+    def nearest_scores(self, vector, k: int) -> list[float]:
+        """The dense cosines of the ``k`` nearest chunks to ``vector``, best first (abstention's
+        background, :func:`rag.answers.relevance.background_gap`)."""
+        with self.reading():
+            return self.store.nearest_scores(vector, k)
+
     def passages(self, chunk_ids: list[str]) -> dict[str, str]:
         """The stored text of each chunk id that exists (e.g. to show a cited passage)."""
         with self.reading():

@@ -25,7 +25,7 @@ from rag.answers.relevance import Signals, background_gap, names_found
 from rag.hits import Filters, Hit
 from rag.index import Index
 from rag.outlets import outlet_name
-from rag.retrieve.recipes import BACKGROUND, EVIDENCE
+from rag.retrieve.recipes import EVIDENCE
 from rag.text import is_arabic, sentence_spans
 from rag.tuning import TUNING
 
@@ -109,14 +109,14 @@ def gather(index: Index, question: str, k: int = 6, filters: Filters | None = No
     question = question.strip()
     query = query or condense(question, history)
     vectors = index.models.queries.embed_queries([question] if query == question else [question, query])
-    ranked = index.search(query, max(k, TUNING.background[1]), recipe=BACKGROUND, vector=vectors[-1])
+    ranked = index.nearest_scores(vectors[-1], TUNING.background[1])  # plain dense, unfiltered
     # With sentence-scored chunks the seed question's doubt sentence lost its place to other
     # Russia stories: evidence reads the chunks it was calibrated on (rag.retrieve.recipes.EVIDENCE).
     hits = index.search(query, k, filters, recipe=EVIDENCE, vector=vectors[-1])
     top = max((h.score for h in hits), default=0.0)  # the best passage's own cosine, however ranked
     min_gap = TUNING.followup_min_gap if query != question else TUNING.min_gap
-    margin = relevance(top, ranked, min_gap) if hits else -1.0
-    gap = background_gap(top, [h.score for h in ranked]) if hits else None
+    gap = background_gap(top, ranked) if hits else None
+    margin = (top - TUNING.min_passage_score if gap is None else gap - min_gap) if hits else -1.0
     return Evidence(question, query, vectors[0], hits, margin, later_years(question, index.date_range()), gap)
 
 
@@ -265,16 +265,6 @@ def cite(n: int, h: Hit, a: int, b: int, score: float = 0.0, point: int = 0) -> 
 
 WEAK = {False: "(Weak match: these passages may not answer the question.)",
         True: "(تطابق ضعيف: قد لا تجيب هذه المقاطع عن السؤال.)"}
-
-
-def relevance(top: float, ranked: list[Hit], min_gap: float = TUNING.min_gap) -> float:
-    """How far score ``top`` stands above the background, less ``min_gap``; negative means
-    "not answered"."""
-    lo, hi = TUNING.background
-    if len(ranked) < (lo + hi) // 2:
-        return top - TUNING.min_passage_score
-    background = float(np.mean([h.score for h in ranked[lo:hi]]))
-    return top - background - min_gap
 
 
 _MARKS = "«»\"“” "  # a quote's own outer quotation marks: the answer puts « » around it

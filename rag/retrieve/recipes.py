@@ -1,8 +1,7 @@
 """Retrieval recipes as data: what each search is made of, named once.
 
-The product uses three: :data:`RESULTS` (what a search returns), :data:`EVIDENCE` (the passages
-an answer reads) and :data:`BACKGROUND` (the ranking abstention measures the best passage
-against). The evaluation compares the rest (:data:`RECIPES`, by name); the default is
+The product uses two: :data:`RESULTS` (what a search returns) and :data:`EVIDENCE` (the passages
+an answer reads). The evaluation compares the rest (:data:`RECIPES`, by name); the default is
 ``hybrid``, which is :data:`RESULTS` without the second stage.
 
 Example:
@@ -42,8 +41,6 @@ RESULTS = Recipe("results")
 # The chunks the evidence selection was calibrated on: dense chunk vectors fused with BM25 for
 # Arabic questions, several chunks of one article allowed (the fact often sits in a later one).
 EVIDENCE = Recipe("evidence", sentences=False, diverse=False)
-# Plain dense chunk ranking, unfiltered: what the abstention gaps were calibrated on.
-BACKGROUND = Recipe("background", sentences=False, lexical=False, diverse=False, rerank=False)
 
 _FIRST_STAGE = {
     "dense": Recipe("dense", sentences=False, lexical=False, rerank=False),

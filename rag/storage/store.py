@@ -217,6 +217,14 @@ class Store:
         return [Hit.from_chroma(1.0 - float(dist), cid, doc, meta, rank=i) for i, (cid, doc, meta, dist) in enumerate(
             zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]), 1)]
 
+    def nearest_scores(self, vector, k: int) -> list[float]:
+        """The cosines of the ``k`` nearest chunks, best first: scores only, so no text or
+        metadata is read (≈ 5 against 29 ms for 60 chunks at 32k chunks)."""
+        if self.size("chunks") == 0:
+            return []
+        res = self.chunks.query(query_embeddings=[vector], n_results=k, include=["distances"])
+        return [1.0 - float(dist) for dist in res["distances"][0]]
+
     def query_sentences(self, vector, k: int) -> list[tuple[str, float]]:
         """(sentence id, cosine) of the ``k`` nearest sentences."""
         n = self.size("sentences")
