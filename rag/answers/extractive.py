@@ -172,8 +172,8 @@ def extract(index: Index, ev: Evidence) -> Answer:
     if ev.later and not (confident and any(y in c.quote for y in ev.later for c in citations)):
         return abstain(ev)  # asks about a year after the sources, and nothing speaks of it
     text = compose(citations, arabic, question)
-    if not confident:
-        text += "\n" + WEAK[arabic]
+    if not confident:  # without a background the cosine cannot judge the match (RESULTS 2026-12-03j)
+        text += "\n" + (WEAK if ev.gap is not None else FEW)[arabic]
     return Answer(question, text, False, citations, hits, confident, signals=signals)
 
 
@@ -265,6 +265,8 @@ def cite(n: int, h: Hit, a: int, b: int, score: float = 0.0, point: int = 0) -> 
 
 WEAK = {False: "(Weak match: these passages may not answer the question.)",
         True: "(تطابق ضعيف: قد لا تجيب هذه المقاطع عن السؤال.)"}
+FEW = {False: "(Too few passages are indexed to judge the match: check that the quotes answer the question.)",
+       True: "(المقاطع المفهرسة أقل من أن يُحكم بها على التطابق: تحقق من أن الاقتباسات تجيب عن السؤال.)"}
 
 
 _MARKS = "«»\"“” "  # a quote's own outer quotation marks: the answer puts « » around it

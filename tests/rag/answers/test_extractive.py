@@ -95,3 +95,14 @@ def test_a_figure_asked_for_must_be_in_the_quotes(index, tmp_path):
     index.ingest([src], progress=False)
     ans = answer(index, question)
     assert not ans.abstained and any("ثلاثة آلاف" in c.quote for c in ans.citations)
+
+
+def test_an_index_too_small_for_a_background_says_so_instead_of_weak_match(index, shared):
+    # The seed article alone (4 chunks): no ranks 20-60 to judge the match by (RESULTS 2026-12-03j).
+    index.ingest([shared / "corpus" / "seed-article.txt"], progress=False)
+    for question, note in ((SEED_QUESTION, "Too few passages are indexed"),
+                           ("ماذا قالت روسيا عن التحالف الاستراتيجي في الشرق الأوسط؟", "المقاطع المفهرسة أقل")):
+        ans = answer(index, question)
+        assert not ans.abstained and SEED_DOUBT in ans.answer
+        assert "Weak match" not in ans.answer and "تطابق ضعيف" not in ans.answer
+        assert ans.confident or note in ans.answer
