@@ -34,7 +34,7 @@ from evals.report import (
     trec_qrels,
     trec_run,
 )
-from evals.run import CHUNK_K, _query_text, build_index, evaluate, evaluate_answers
+from evals.run import CHUNK_K, _query_text, build_index, evaluate, evaluate_answers, open_existing
 from rag.embed.embedder import pick_runtime, resolve_model
 from rag.retrieve.recipes import RECIPES
 from rag.settings import DEFAULT_MODEL, Settings
@@ -75,6 +75,9 @@ def run(
         help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
     corpus: Annotated[Optional[list[Path]], typer.Option(
         help="Your own articles for --questions: files or folders as `rag ingest` reads them (repeatable).")] = None,
+    db: Annotated[Optional[Path], typer.Option(
+        help="Measure --questions on this existing index (e.g. a whole archive) instead of --corpus; "
+             "nothing is ingested.")] = None,
 ) -> int:
     """Evaluate the recipes on the sets; print the report."""
     out = out or Path("evals/runs") / time.strftime("%Y%m%d-%H%M%S")
@@ -86,12 +89,15 @@ def run(
     if unknown:
         typer.echo(f"error: unknown set, recipe or sentence-vector mode: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)
+    if db and not questions:
+        typer.echo("error: --db measures your own --questions; the named sets build their own indexes", err=True)
+        raise typer.Exit(2)
     if questions:
-        if not corpus:
-            typer.echo("error: --questions needs --corpus (the articles the gold ids name)", err=True)
+        if not corpus and not db:
+            typer.echo("error: --questions needs --corpus (the articles the gold ids name) or --db", err=True)
             raise typer.Exit(2)
         try:
-            own_set = own(questions, corpus, limit)
+            own_set = own(questions, corpus or [], limit)
         except (OSError, ValueError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(2) from None
@@ -125,7 +131,14 @@ def run(
     with open(out / "questions.jsonl", "w", encoding="utf-8") as per_q:
         for name, load in wanted:
             es = load()
-            index, facts = build_index(es, settings_kw, embedder, reranker)
+            if db:
+                try:
+                    index, facts = open_existing(db, settings_kw, embedder, reranker)
+                except ValueError as e:
+                    typer.echo(f"error: {e}", err=True)
+                    raise typer.Exit(2) from None
+            else:
+                index, facts = build_index(es, settings_kw, embedder, reranker)
             embedder = index.embedder  # load the model once for all sets
             try:
                 qvecs, embed_ms = [], []

@@ -12,6 +12,7 @@ import hashlib
 import json
 import sys
 import time
+from pathlib import Path
 
 from evals.datasets import EvalSet
 from evals.metrics import dedupe, percentile, summarize
@@ -53,6 +54,15 @@ def build_index(es: EvalSet, settings_kw: dict, embedder=None, reranker=None) ->
               file=sys.stderr)
     return index, {"corpus_sha256": digest, "articles": index.count()[0], "chunks": index.count()[1],
                    "ingest_seconds": round(report.seconds, 1), "indexed_now": report.articles}
+
+
+def open_existing(db, settings_kw: dict, embedder=None, reranker=None) -> tuple[Index, dict]:
+    """An index built elsewhere (a whole archive, say), measured as it is: nothing is ingested."""
+    if not (Path(db) / "rag.json").is_file():
+        raise ValueError(f"{db}: no index here (build one with `rag ingest FILES --db {db}`)")
+    index = Index.open(Settings(db=db, **settings_kw), embedder=embedder, reranker=reranker)
+    articles, chunks = index.count()
+    return index, {"db": str(db), "articles": articles, "chunks": chunks, "indexed_now": 0}
 
 
 def _query_text(q) -> str:

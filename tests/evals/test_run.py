@@ -97,3 +97,12 @@ def test_own_questions_over_own_articles(tmp_path, monkeypatch, shared):
     answers = summary["own-mine/answers-extractive"]
     assert answers["answer_in_quotes"] == 1.0 and answers["unanswerable_abstained"] == "1/1"
     assert (out / "trec" / "own-mine.hybrid.run").read_text().startswith("mine.jsonl#1 Q0 seed-article.txt 1 ")
+    # The same questions on the index just built, opened as an existing one (as a whole archive
+    # would be): the same ranking, nothing ingested.
+    db = next((tmp_path / "cache" / "evals").glob("own-*/db"))
+    again = tmp_path / "again"
+    assert main(["--questions", str(qs), "--db", str(db), "--configs", "hybrid", "--out", str(again)]) == 0
+    assert json.loads((again / "summary.json").read_text())["own-mine/hybrid"]["recall@10"] == 1.0
+    assert json.loads((again / "manifest.json").read_text())["sets"]["own-mine"]["indexed_now"] == 0
+    assert main(["--questions", str(qs), "--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "nowhere").exists()
