@@ -2,6 +2,7 @@
 
     python -m evals.calibrate                       # news + fresh-calibrate
     python -m evals.calibrate --sets news --out evals/calibration.json
+    python -m evals.calibrate --db archive          # the same questions over a whole archive
 
 Prints the weights for ``rag.tuning`` (``relevance_weights``, ``relevance_bias``) and each
 set's abstention with them; writes every question's signals so a change can be re-fitted.
@@ -13,37 +14,46 @@ from __future__ import annotations
 import json
 from dataclasses import astuple
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import numpy as np
 import typer
 
 from evals.datasets import SETS
-from evals.run import build_index
+from evals.run import build_index, open_existing
 from rag.answers.relevance import FEATURES
 
 app = typer.Typer(add_completion=False)
 
 
-def signals_of(sets: list[str]) -> list[dict]:
-    """One row per (non-follow-up) question: set, id, answerable, and the signals."""
+def signals_of(sets: list[str], db: Path | None = None) -> list[dict]:
+    """One row per (non-follow-up) question: set, id, answerable, the index's chunks, and the
+    signals; over each set's own index, or all over ``db`` (an archive holding their articles)."""
     from rag.answers import extractive as answer
     from rag.settings import Settings
 
     rows, embedder = [], None
-    for name in sets:
-        es = SETS[name]()
-        index, _ = build_index(es, {"model": Settings().model}, embedder=embedder)
-        embedder = index.embedder
-        for q in es.questions:
-            if q.kind == "followup":
-                continue
-            ev = answer.gather(index, q.text)
-            found = answer.evidence(index, ev)
-            if found is None or ev.gap is None:
-                continue
-            rows.append({"set": name, "id": q.id, "answerable": q.kind != "unanswerable",
-                         **dict(zip(FEATURES, astuple(found[1])))})
+    shared = open_existing(db, {"model": Settings().model})[0] if db else None
+    try:
+        for name in sets:
+            es = SETS[name]()
+            index = shared or build_index(es, {"model": Settings().model}, embedder=embedder)[0]
+            embedder = index.embedder
+            chunks = index.count()[1]
+            for q in es.questions:
+                if q.kind == "followup":
+                    continue
+                ev = answer.gather(index, q.text)
+                found = answer.evidence(index, ev)
+                if found is None or ev.gap is None:
+                    continue
+                rows.append({"set": name, "id": q.id, "answerable": q.kind != "unanswerable", "chunks": chunks,
+                             **dict(zip(FEATURES, astuple(found[1])))})
+            if index is not shared:
+                index.close()
+    finally:
+        if shared:
+            shared.close()
     return rows
 
 
@@ -76,11 +86,14 @@ def abstention(rows: list[dict], weights, bias) -> dict[str, str]:
 @app.command()
 def main(sets: Annotated[str, typer.Option(help="Calibration sets (never the report set).")] = "news,fresh-calibrate",
          out: Annotated[Path, typer.Option(help="Where the signals and the fit are written.")] =
-         Path("evals/calibration.json")) -> None:
+         Path("evals/calibration.json"),
+         db: Annotated[Optional[Path], typer.Option(help="Measure over this existing index (e.g. a whole archive "
+                                                    "holding the sets' articles) instead of each set's own.")] = None,
+         ) -> None:
     names = sets.split(",")
     if any("report" in n for n in names):
         raise typer.BadParameter("the report set is for reporting only: calibrate on other questions")
-    rows = signals_of(names)
+    rows = signals_of(names, db)
     weights, bias = fit(rows)
     typer.echo(f"relevance_weights = {tuple(weights)}  # {FEATURES}\nrelevance_bias = {bias}")
     for name, line in abstention(rows, weights, bias).items():
