@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     query_prompt: str | None = None  # None: the model's own, or "query: " for e5 models
     passage_prompt: str | None = None
     chunk_chars: int = Field(800, ge=200, le=4000)
-    batch_size: int = Field(32, ge=1, le=512)  # chunks embedded and committed together at ingest
+    # Chunks embedded and committed together at ingest: their texts are sorted into forward passes
+    # of 32 by length, so a larger batch pads less (256: 1.6× the chunks/s of 32); a kill loses one.
+    batch_size: int = Field(256, ge=1, le=4096)
     # Sentence vectors pooled from their chunk's own forward pass ("late", where the model is a
     # mean-pooled transformer), or each sentence embedded again on its own ("separate").
     sentence_vectors: Literal["separate", "late"] = "separate"

@@ -187,6 +187,12 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.words = word_table.load(path.parent)
 
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Each text's tokens (special ones included, cut at the model's limit), unpadded."""
+        if self.pieces is not None:
+            return self.pieces.count(texts)
+        return [sum(e.attention_mask) for e in self.tokenizer.encode_batch(list(texts))]
+
     def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(last hidden state, alignment hidden state, attention mask, character offsets)."""
         if self.pieces is not None:

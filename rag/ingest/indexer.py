@@ -154,7 +154,7 @@ class Indexer:
                 bar.update(1)
                 continue
             pending.append((item, digest, chunk_text(item.text, chunk_chars)))
-            # Small, frequent commits: a kill loses one batch (seconds of work), not minutes.
+            # Frequent commits: a kill loses one batch (seconds of work), not minutes.
             if sum(len(c) for _, _, c in pending) >= settings.batch_size:
                 self._flush(pending, report)
                 bar.update(len(pending))
@@ -176,7 +176,6 @@ class Indexer:
             return
         embedder = self.models.embedder
         self.store.write_info(embedder.dim)
-        batch = self.store.settings.batch_size
         chunks = [(a, c) for a, _, cs in pending for c in cs]
         texts = [embedded_text(a.title, c.text) for a, c in chunks]
         spans = [vector_sentences(c.text) for _, c in chunks]
@@ -184,11 +183,11 @@ class Indexer:
         if self.store.settings.sentence_vectors == "late" and embedder.late_chunking:
             # One forward pass a chunk: its sentences' vectors are pooled from its tokens.
             starts = [len(t) - len(c.text) for t, (_, c) in zip(texts, chunks)]
-            vectors, per_chunk = embedder.late_chunks(texts, spans, starts, batch)
+            vectors, per_chunk = embedder.late_chunks(texts, spans, starts)
             svectors = np.concatenate(per_chunk) if sents else np.empty((0, embedder.dim), np.float32)
         else:
             # One call, so chunks and sentences are batched by length together.
-            vectors = embedder.embed_documents(texts + [t for *_, t in sents], batch)
+            vectors = embedder.embed_documents(texts + [t for *_, t in sents])
             vectors, svectors = vectors[:len(texts)], vectors[len(texts):]
         ids = [chunk_id(a.id, c.index) for a, c in chunks]
         docs = [c.text for _, c in chunks]

@@ -53,6 +53,9 @@ def test_batches_are_padded_and_truncated_as_tokenizers_does(pair):
     assert ids.shape == (2, 512)
     assert np.array_equal(ids, [e.ids for e in enc]) and np.array_equal(mask, [e.attention_mask for e in enc])
     assert np.array_equal(offsets, [e.offsets for e in enc])
+    # the counts batches are sorted by: the same tokens, without the padding
+    counts = tok.count(texts)
+    assert counts == [sum(e.attention_mask) for e in enc] and counts[1] == 512 > counts[0]
 
 
 def test_a_tokenizer_it_cannot_reproduce_stays_with_tokenizers(tmp_path):
