@@ -60,6 +60,12 @@ class Tuning:
     # Between min_gap and confident_gap the answer carries a weak-match warning.
     confident_gap: float = 0.05
     background: tuple[int, int] = (20, 60)
+    # The background ranks rise as an index grows, so the same question's gap shrinks by about
+    # this much per e-fold of chunks (the calibration questions' median, paired, over archives of
+    # 8k–45k chunks, RESULTS 2026-12-03k); gaps are read at the news index's size, where min_gap
+    # was set, so a question answered over 3k articles is not refused over 30k.
+    gap_per_log_size: float = 0.0055
+    gap_reference_chunks: int = 1554
     # The relevance model over (gap, sentence, aligned, names) (rag.answers.relevance); answered when
     # p >= 0.5. `python -m evals.calibrate` found no signal beyond the gap that separates
     # near-miss questions (AUC 0.50-0.62), so this is the gap rule: p = 0.5 at gap = min_gap.

@@ -115,7 +115,7 @@ def gather(index: Index, question: str, k: int = 6, filters: Filters | None = No
     hits = index.search(query, k, filters, recipe=EVIDENCE, vector=vectors[-1])
     top = max((h.score for h in hits), default=0.0)  # the best passage's own cosine, however ranked
     min_gap = TUNING.followup_min_gap if query != question else TUNING.min_gap
-    gap = background_gap(top, ranked) if hits else None
+    gap = background_gap(top, ranked, index.count()[1]) if hits else None
     margin = (top - TUNING.min_passage_score if gap is None else gap - min_gap) if hits else -1.0
     return Evidence(question, query, vectors[0], hits, margin, later_years(question, index.date_range()), gap)
 

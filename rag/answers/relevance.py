@@ -62,9 +62,10 @@ def names_found(question: str, texts: list[str]) -> float:
     return sum(k in held for k in keys) / len(keys)
 
 
-def background_gap(top: float, ranked_scores: list[float]) -> float | None:
-    """``top`` above the mean of the background ranks (``TUNING.background``); None when the
-    index is too small to have a background.
+def background_gap(top: float, ranked_scores: list[float], chunks: int = 0) -> float | None:
+    """``top`` above the mean of the background ranks (``TUNING.background``) of an index of
+    ``chunks``, read at the size the thresholds were calibrated at; None when the index is too
+    small to have a background.
 
     >>> background_gap(0.9, [0.8] * 60)
     0.09999999999999998
@@ -72,4 +73,15 @@ def background_gap(top: float, ranked_scores: list[float]) -> float | None:
     lo, hi = TUNING.background
     if len(ranked_scores) < (lo + hi) // 2:
         return None
-    return top - float(np.mean(ranked_scores[lo:hi]))
+    return top - float(np.mean(ranked_scores[lo:hi])) + size_correction(chunks)
+
+
+def size_correction(chunks: int) -> float:
+    """What a question's gap loses to an index larger than the calibration index: the background
+    ranks rise with the log of its size (``TUNING.gap_per_log_size``). Never negative: a smaller
+    index is judged as calibrated.
+
+    >>> size_correction(100), round(size_correction(TUNING.gap_reference_chunks * 20) / math.log(20), 4) > 0
+    (0.0, True)
+    """
+    return TUNING.gap_per_log_size * max(0.0, math.log(max(chunks, 1) / TUNING.gap_reference_chunks))
