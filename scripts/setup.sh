@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 
 extras="test,evals"
 flags=()
+llm=0
 for arg in "$@"; do
   case "$arg" in
-    --llm) extras="$extras,llm"; flags+=(--llm) ;;
+    --llm) extras="$extras,llm"; flags+=(--llm); llm=1 ;;
     --quality) flags+=(--quality) ;;
     *) echo "usage: scripts/setup.sh [--llm] [--quality]" >&2; exit 2 ;;
   esac
@@ -26,3 +27,23 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 .venv/bin/rag setup "${flags[@]}"
+
+# One token after a prompt of a few dozen tokens (one token alone does not reach the kernel), in a child process: llama.cpp built for the machine's own CPU uses
+# AMX kernels where the CPU has them (Xeon Sapphire Rapids), and those crashed here in a VM
+# (SIGSEGV in ggml_backend_amx_mul_mat). Then it is rebuilt once for AVX2 without AMX, and the
+# wheel pip keeps is that one.
+llm_works() {
+  .venv/bin/python - <<'PY' >/dev/null 2>&1
+from llama_cpp import Llama
+from rag.embed.assets import ASSETS
+Llama(model_path=str(ASSETS["qwen2.5-coder-1.5b-instruct"].target), n_ctx=256, verbose=False)(
+    "Translate into English: " + "قال نائب وزير الخارجية الروسي إن " * 8, max_tokens=1)
+PY
+}
+if [ "$llm" = 1 ] && ! llm_works; then
+  echo "llama-cpp-python crashed on this CPU: rebuilding it for AVX2 without AMX (a few minutes, once)" >&2
+  .venv/bin/pip cache remove 'llama_cpp_python*' >/dev/null 2>&1 || true
+  CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+    .venv/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "llama-cpp-python==0.3.36"
+  llm_works || { echo "error: the local LLM still fails on this machine" >&2; exit 1; }
+fi
