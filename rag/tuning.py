@@ -61,8 +61,8 @@ class Tuning:
     confident_gap: float = 0.05
     background: tuple[int, int] = (20, 60)
     # The background ranks rise as an index grows, so the same question's gap shrinks by about
-    # this much per e-fold of chunks (the calibration questions' median, paired, over archives of
-    # 8k–45k chunks, RESULTS 2026-12-03k); gaps are read at the news index's size, where min_gap
+    # this much per e-fold of chunks (the news set's answerable questions, paired, over 1.5k and
+    # 8.2k chunks, RESULTS 2026-12-03k); gaps are read at the news index's size, where min_gap
     # was set, so a question answered over 3k articles is not refused over 30k.
     gap_per_log_size: float = 0.0055
     gap_reference_chunks: int = 1554
