@@ -28,10 +28,10 @@ if [ ! -f "$stamp" ]; then
 fi
 .venv/bin/rag setup "${flags[@]}"
 
-# One token after a prompt of a few dozen tokens (one token alone does not reach the kernel), in a child process: llama.cpp built for the machine's own CPU uses
-# AMX kernels where the CPU has them (Xeon Sapphire Rapids), and those crashed here in a VM
-# (SIGSEGV in ggml_backend_amx_mul_mat). Then it is rebuilt once for AVX2 without AMX, and the
-# wheel pip keeps is that one.
+# One token after a prompt of a few dozen tokens (one token alone does not reach the kernel), in a
+# child process: llama.cpp built for the machine's own CPU uses AMX kernels where the CPU has them
+# (Xeon Sapphire Rapids), and those crashed here in a VM (SIGSEGV in ggml_backend_amx_mul_mat).
+# Then it is rebuilt once for AVX2 without AMX, and the wheel pip keeps is that one.
 llm_works() {
   .venv/bin/python - <<'PY' >/dev/null 2>&1
 from llama_cpp import Llama

@@ -186,11 +186,12 @@ class Embedder:
 
     def _encode(self, texts: list[str], prompt: str, batch_size: int, bulk: bool = False) -> np.ndarray:
         texts = list(texts)
+        prompted = [prompt + t for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
-        for rows in _by_length(self._lengths([prompt + t for t in texts]), batch_size):
+        for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
                 if self.model is None:
-                    hidden, _, mask, _ = self._forward([prompt + texts[j] for j in rows], bulk)
+                    hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk)
                     out[rows] = mean_pool(hidden, mask)
                 else:
                     out[rows] = self.model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
@@ -234,9 +235,10 @@ class Embedder:
         vectors = np.empty((len(texts), self.dim), np.float32)
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
-        for rows in _by_length(self._lengths([prompt + t for t in texts]), batch_size):
+        prompted = [prompt + t for t in texts]
+        for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
-                tokens, _, mask, offsets = self._forward([prompt + texts[i] for i in rows], bulk=True)
+                tokens, _, mask, offsets = self._forward([prompted[i] for i in rows], bulk=True)
             vectors[rows] = mean_pool(tokens, mask)
             real = mask.astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
             for r, i in enumerate(rows):
