@@ -5,9 +5,10 @@ corpus), so its peak RSS is its own:
 
 - ``raw``: torch fp32 encoding the chunk texts alone (title + passage), batch 32: the limit;
   ``raw-onnx`` / ``raw-int8``: the same on ONNX Runtime fp32 / int8;
-- ``torch`` / ``onnx`` / ``int8``: ``rag ingest`` into a fresh index on that runtime
-  (``Settings.runtime``; ``int8`` stores int8 vectors, questions stay fp32), each sentence
-  embedded again on its own (the default);
+  ``raw-bf16``: torch in bfloat16;
+- ``torch`` / ``onnx`` / ``int8`` / ``bf16``: ``rag ingest`` into a fresh index on that runtime
+  (``Settings.runtime``; ``int8`` and ``bf16`` store vectors so computed, questions stay fp32),
+  each sentence embedded again on its own (the default);
 - ``late`` / ``late-int8``: sentence vectors pooled from the chunk's own forward pass
   (``Settings.sentence_vectors = "late"``), ONNX fp32 / int8;
 - ``langchain``: RecursiveCharacterTextSplitter (800 characters), HuggingFaceEmbeddings with the
@@ -35,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 ARMS = {"raw": ("raw", "torch", None), "raw-onnx": ("raw", "onnx", None), "raw-int8": ("raw", "onnx-int8", None),
         "torch": ("ingest", "torch", "separate"), "onnx": ("ingest", "onnx", "separate"),
         "int8": ("ingest", "onnx-int8", "separate"), "late": ("ingest", "onnx", "late"),
-        "late-int8": ("ingest", "onnx-int8", "late"), "langchain": ("langchain", "torch", None)}
+        "late-int8": ("ingest", "onnx-int8", "late"), "bf16": ("ingest", "bf16", "separate"),
+        "raw-bf16": ("raw", "bf16", None), "langchain": ("langchain", "torch", None)}
 
 
 def disk_mb(path: Path) -> float:

@@ -35,7 +35,7 @@ from evals.report import (
     trec_run,
 )
 from evals.run import CHUNK_K, _query_text, build_index, evaluate, evaluate_answers, open_existing
-from rag.embed.embedder import pick_runtime, resolve_model
+from rag.embed.embedder import pick_runtime, resolve_model, stored_vectors
 from rag.retrieve.recipes import RECIPES
 from rag.settings import DEFAULT_MODEL, Settings
 
@@ -69,7 +69,7 @@ def run(
     sentence_vectors: Annotated[Optional[str], typer.Option(
         help="How the indexes make sentence vectors: late or separate [default: the product's].")] = None,
     runtime: Annotated[Optional[str], typer.Option(
-        help="What computes the vectors: auto, torch, onnx or onnx-int8 [default: the product's].")] = None,
+        help="What computes the vectors: auto, torch, onnx, onnx-int8 or bf16 [default: the product's].")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder [evals/runs/<time>].")] = None,
     questions: Annotated[Optional[Path], typer.Option(
         help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
@@ -85,7 +85,7 @@ def run(
     unknown = [c for c in configs.split(",") if c not in RECIPES]
     unknown += [] if questions else [s for s in sets.split(",") if s not in SETS]
     unknown += [sentence_vectors] if sentence_vectors not in (None, "late", "separate") else []
-    unknown += [runtime] if runtime not in (None, "auto", "torch", "onnx", "onnx-int8") else []
+    unknown += [runtime] if runtime not in (None, "auto", "torch", "onnx", "onnx-int8", "bf16") else []
     if unknown:
         typer.echo(f"error: unknown set, recipe or sentence-vector mode: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)
@@ -111,6 +111,7 @@ def run(
                 "model": model, "chunker": Settings().chunk_chars,
                 "sentence_vectors": sentence_vectors or Settings().sentence_vectors, "chunk_k": CHUNK_K,
                 "runtime": pick_runtime(runtime or Settings().runtime, resolve_model(model)),
+                "stored_vectors": stored_vectors(runtime or Settings().runtime),
                 "machine": f"{platform.machine()}, {platform.python_version()}", "sets": {}}
     results: dict[str, dict] = {}
     curves: dict[str, list[float]] = {}

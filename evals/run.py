@@ -18,7 +18,7 @@ from evals.datasets import EvalSet
 from evals.metrics import dedupe, percentile, summarize
 from rag.answers.extractive import condense
 from rag.api.service import ask, citation_json
-from rag.embed.embedder import pick_runtime, resolve_model
+from rag.embed.embedder import stored_vectors
 from rag.ids import article_of
 from rag.index import Index
 from rag.retrieve.recipes import RECIPES
@@ -36,9 +36,9 @@ def build_index(es: EvalSet, settings_kw: dict, embedder=None, reranker=None) ->
     else:
         blob = "\n".join(json.dumps(a, ensure_ascii=False, sort_keys=True) for a in es.articles)
     digest = hashlib.sha256(blob.encode()).hexdigest()
-    # fp32 runtimes give the same vectors and share an index; int8 vectors get their own
-    runtime = pick_runtime(settings_kw.get("runtime", "auto"), resolve_model(settings_kw["model"]))
-    key = {k: v for k, v in settings_kw.items() if k != "runtime"} | ({"int8": True} if runtime == "onnx-int8" else {})
+    # fp32 runtimes give the same vectors and share an index; int8 and bf16 vectors get their own
+    stored = stored_vectors(settings_kw.get("runtime") or Settings().runtime)
+    key = {k: v for k, v in settings_kw.items() if k != "runtime"} | ({stored: True} if stored != "fp32" else {})
     model_tag = hashlib.sha256(json.dumps({**key, "layout": LAYOUT}, sort_keys=True).encode()).hexdigest()[:8]
     # Keyed by content, so sets over the same paragraphs (XQuAD en/ar) share one index.
     root = cache_dir() / "evals" / f"{es.name.split('-')[0]}-{digest[:12]}-{model_tag}"

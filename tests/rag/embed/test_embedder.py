@@ -60,11 +60,17 @@ def test_onnx_runtime_gives_torchs_vectors():
     assert INT8_GATE < cos.min() and cos.max() < 0.99999, cos  # stored vectors: close, not equal
     # what a question computes stays fp32
     assert (int8.embed_queries(texts) * torch_emb.embed_queries(texts)).sum(axis=1).min() > 0.99999
+    bf16 = Embedder(runtime="bf16")
+    stored = bf16.embed_documents(texts)
+    cos = (stored * torch_emb.embed_passages(texts)).sum(axis=1)
+    assert bf16.stored == "bf16" and 0.9999 < cos.min() and cos.max() < 0.999999, cos
+    assert np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-6)
+    assert (bf16.embed_queries(texts) * torch_emb.embed_queries(texts)).sum(axis=1).min() > 0.99999
 
 
 def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
     """The verdict written beside the int8 graph decides whether int8 agrees with fp32 on this
-    CPU; ``auto`` stays fp32 either way (int8 is an opt-in)."""
+    CPU; ``auto`` stays fp32 either way (int8 is an opt-in), and stores bf16 where the CPU has AMX."""
     import json
     import shutil
 
@@ -86,3 +92,9 @@ def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
     assert int8_verified(model)
     assert models.pick_runtime("auto", str(model)) == "onnx"
     assert models.pick_runtime("onnx-int8", str(model)) == "onnx-int8"
+    # bf16 for what ingest stores only where the CPU has AMX, and never on request to be fp32
+    for amx, want in [(True, "bf16"), (False, "fp32")]:
+        monkeypatch.setattr(models, "_has_amx", lambda: amx)
+        assert models.stored_vectors("auto") == want
+        assert models.stored_vectors("onnx") == models.stored_vectors("torch") == "fp32"
+    assert models.pick_runtime("bf16", str(model)) == "onnx"
