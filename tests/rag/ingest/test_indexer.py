@@ -189,20 +189,26 @@ def test_readers_during_an_update_see_the_old_article_or_the_new_one(index, monk
         write_rows(*args, **kwargs)
 
     monkeypatch.setattr(index.store, "add", slow_add)
-    seen, stop = [], threading.Event()
+    seen, after = [], []  # what each reading saw; whether it began after the update returned
+    updated, stop = threading.Event(), threading.Event()
 
     def read():
         while not stop.is_set():
+            began_after = updated.is_set()
             hits = [h for h in index.search("القمر لرصد المياه الجوفية", 20) if h.article_id == "a7"]
             quotes = [c.quote for c in answer(index, "ما القمر الذي أطلقته الوكالة؟").citations if c.article_id == "a7"]
             seen.append({v for v in ("OLDVER", "NEWVER") for t in [h.text for h in hits] + quotes if v in t}
                         if hits and quotes else {"missing"})
+            after.append(began_after)
 
     reader = threading.Thread(target=read)
     reader.start()
     index.ingest_records([article("NEWVER")])
-    time.sleep(1)
+    updated.set()
+    deadline = time.monotonic() + 60  # a loaded machine reads slowly: wait for a reading begun after the update
+    while not any(after) and time.monotonic() < deadline:
+        time.sleep(0.1)
     stop.set()
     reader.join()
     assert seen and all(s in ({"OLDVER"}, {"NEWVER"}) for s in seen), seen
-    assert seen[-1] == {"NEWVER"}
+    assert all(s == {"NEWVER"} for s, a in zip(seen, after) if a) and any(after), (seen, after)
