@@ -148,6 +148,7 @@ class Embedder:
         self._bf16 = None  # the torch bfloat16 copy for stored vectors, loaded by the first ingest
         # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
         self._lock = threading.Lock()
+        self._loading = threading.Lock()  # the bf16 copy loads (≈10 s with torch's import) outside _lock
         if self.runtime == "torch":
             self.model = self._load_torch(path)
             own = self.model.prompts or {}
@@ -185,10 +186,11 @@ class Embedder:
         :func:`stored_vectors` says bf16, else :attr:`model` (None on ONNX Runtime)."""
         if not (bulk and self.stored == "bf16"):
             return self.model
-        if self._bf16 is None:
-            import torch
+        with self._loading:
+            if self._bf16 is None:
+                import torch
 
-            self._bf16 = self._load_torch(self.path).to(torch.bfloat16)
+                self._bf16 = self._load_torch(self.path).to(torch.bfloat16)
         return self._bf16
 
     def _forward(self, texts: list[str], bulk: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -228,9 +230,9 @@ class Embedder:
         texts = list(texts)
         prompted = [prompt + t for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
+        model = self._torch_model(bulk)  # loaded before the lock: questions meanwhile go on
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
-                model = self._torch_model(bulk)
                 if model is None:
                     hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk)
                     out[rows] = mean_pool(hidden, mask)
@@ -279,6 +281,7 @@ class Embedder:
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
         prompted = [prompt + t for t in texts]
+        self._torch_model(True)  # loaded before the lock: questions meanwhile go on
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
                 tokens, _, mask, offsets = self._forward([prompted[i] for i in rows], bulk=True)
