@@ -25,6 +25,9 @@ from rag.settings import DEFAULT_MODEL, cache_dir
 log = logging.getLogger(__name__)
 
 E5_PROMPTS = ("query: ", "passage: ")
+# Texts in one call from which ``auto`` loads the bf16 copy: one ingest batch of 256 chunks and
+# their sentences is ≈1,300; an article posted to a server a few dozen.
+BF16_MIN_TEXTS = 512
 
 
 def converted_model_dir() -> Path:
@@ -145,7 +148,8 @@ class Embedder:
         self.spec, self.path = spec, path
         self.runtime = pick_runtime(runtime, path)
         self.stored = stored_vectors(runtime)
-        self._bf16 = None  # the torch bfloat16 copy for stored vectors, loaded by the first ingest
+        self._bf16 = None  # the torch bfloat16 copy for stored vectors, loaded by the first large ingest
+        self._asked_bf16 = runtime == "bf16"
         # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # the bf16 copy loads (≈10 s with torch's import) outside _lock
@@ -181,10 +185,14 @@ class Embedder:
         hf_logging.disable_progress_bar()
         return SentenceTransformer(path)  # CUDA when torch has it, else the CPU
 
-    def _torch_model(self, bulk: bool):
-        """The torch model for this batch: the bfloat16 copy for stored vectors where
-        :func:`stored_vectors` says bf16, else :attr:`model` (None on ONNX Runtime)."""
+    def _torch_model(self, bulk: bool, texts: int = BF16_MIN_TEXTS):
+        """The torch model for a call embedding ``texts`` texts: the bfloat16 copy for stored
+        vectors where :func:`stored_vectors` says bf16, else :attr:`model` (None on ONNX Runtime).
+        Under ``auto`` a small call (an article posted to a server, the sample at start) does not
+        load it: torch's import takes longer than it would save, and a server's memory stays lower."""
         if not (bulk and self.stored == "bf16"):
+            return self.model
+        if self._bf16 is None and not self._asked_bf16 and texts < BF16_MIN_TEXTS:
             return self.model
         with self._loading:
             if self._bf16 is None:
@@ -193,11 +201,11 @@ class Embedder:
                 self._bf16 = self._load_torch(self.path).to(torch.bfloat16)
         return self._bf16
 
-    def _forward(self, texts: list[str], bulk: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, texts: list[str], bulk: bool = False, model=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(last hidden state, alignment hidden state, attention mask, character offsets) of one
         batch, as numpy; the caller holds the model lock. ``bulk``: vectors to store, computed
-        as :func:`stored_vectors` says."""
-        model = self._torch_model(bulk)
+        by ``model`` (torch) or as :func:`stored_vectors` says (ONNX Runtime fp32 or int8)."""
+        model = model if model is not None else self.model
         if model is None:
             if bulk and self.stored == "int8":
                 if self._int8 is None:
@@ -230,17 +238,17 @@ class Embedder:
         texts = list(texts)
         prompted = [prompt + t for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
-        model = self._torch_model(bulk)  # loaded before the lock: questions meanwhile go on
+        model = self._torch_model(bulk, len(texts))  # loaded before the lock: questions meanwhile go on
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
                 if model is None:
-                    hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk)
+                    hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk, model)
                     out[rows] = mean_pool(hidden, mask)
                 else:
                     out[rows] = model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
                                              normalize_embeddings=True, convert_to_numpy=True,
                                              show_progress_bar=False)
-        if bulk and self.stored == "bf16":  # bf16 normalises to ≈3 digits; cosines want unit vectors
+        if model is not None and model is self._bf16:  # bf16 normalises to ≈3 digits; cosines want unit vectors
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
 
@@ -281,10 +289,10 @@ class Embedder:
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
         prompted = [prompt + t for t in texts]
-        self._torch_model(True)  # loaded before the lock: questions meanwhile go on
+        model = self._torch_model(True, len(texts) * 5)  # a chunk has ≈4 sentences; loaded before the lock
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
-                tokens, _, mask, offsets = self._forward([prompted[i] for i in rows], bulk=True)
+                tokens, _, mask, offsets = self._forward([prompted[i] for i in rows], bulk=True, model=model)
             vectors[rows] = mean_pool(tokens, mask)
             real = mask.astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
             for r, i in enumerate(rows):

@@ -98,3 +98,19 @@ def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
         assert models.stored_vectors("auto") == want
         assert models.stored_vectors("onnx") == models.stored_vectors("torch") == "fp32"
     assert models.pick_runtime("bf16", str(model)) == "onnx"
+
+
+def test_auto_computes_bf16_for_large_calls_only(monkeypatch):
+    """Where ``auto`` stores bf16, an article or two stays on the fp32 path (no torch import in a
+    server); an ingest batch loads the bf16 copy, whose vectors are unit length."""
+    from rag.embed import embedder as models
+
+    monkeypatch.setattr(models, "_has_amx", lambda: True)
+    emb = models.Embedder()
+    if emb.stored != "bf16":
+        pytest.skip("a GPU machine: auto stores fp32")
+    few = emb.embed_documents([TEXT, "Moscow"])
+    assert emb._bf16 is None and np.allclose(few, emb.embed_passages([TEXT, "Moscow"]), atol=1e-5)
+    many = emb.embed_documents([TEXT] + [f"خبر رقم {i}" for i in range(models.BF16_MIN_TEXTS)])
+    assert emb._bf16 is not None and np.allclose(np.linalg.norm(many, axis=1), 1, atol=1e-6)
+    assert 0.9999 < float(many[0] @ few[0]) < 0.999999
