@@ -28,6 +28,7 @@ E5_PROMPTS = ("query: ", "passage: ")
 # Texts in one call from which ``auto`` loads the bf16 copy: one ingest batch of 256 chunks and
 # their sentences is ≈1,300; an article posted to a server a few dozen.
 BF16_MIN_TEXTS = 512
+BF16_PAD = 32  # bf16 batches' token lengths are padded to a multiple of this (see Embedder._torch_model)
 
 
 def converted_model_dir() -> Path:
@@ -198,7 +199,11 @@ class Embedder:
             if self._bf16 is None:
                 import torch
 
-                self._bf16 = self._load_torch(self.path).to(torch.bfloat16)
+                model = self._load_torch(self.path).to(torch.bfloat16)
+                # oneDNN keeps kernels per input shape: lengths padded to a multiple of 32 bound them,
+                # where ANT's every length grew a bf16 ingest to 8.3 GB (RESULTS 2026-12-03l)
+                model[0].processing_kwargs = {"text": {"pad_to_multiple_of": BF16_PAD}}
+                self._bf16 = model
         return self._bf16
 
     def _forward(self, texts: list[str], bulk: bool = False, model=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -220,7 +225,8 @@ class Embedder:
         tok, encoder = model.tokenizer, model[0].auto_model
         with torch.inference_mode():
             enc = tok(texts, padding=True, truncation=True, max_length=model.max_seq_length,
-                      return_offsets_mapping=True, return_tensors="pt")
+                      return_offsets_mapping=True, return_tensors="pt",
+                      pad_to_multiple_of=BF16_PAD if model is self._bf16 else None)
             offsets = enc.pop("offset_mapping").numpy()
             states = encoder(**enc.to(model.device), output_hidden_states=True).hidden_states
             layer = align_layer(encoder.config.num_hidden_layers)
