@@ -101,11 +101,12 @@ class Store:
         ef = TUNING.ef_search
         col = self._client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine", "ef_search": ef}},
                                                     embedding_function=None)
+        if (col.configuration_json.get("hnsw") or {}).get("ef_search") == ef:
+            return col
         for attempt in range(20):
-            if (col.configuration_json.get("hnsw") or {}).get("ef_search") == ef:
-                break
             try:
                 col.modify(configuration={"hnsw": {"ef_search": ef}})
+                break
             except Exception as e:  # e.g. an older Chroma server: search still works, a little less exactly
                 # Reopened at once in one process, Chroma's SQLite may still be busy for a moment.
                 if "locked" in str(e) and attempt < 19:
