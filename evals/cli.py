@@ -107,11 +107,11 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     settings_kw = ({"model": model} | ({"sentence_vectors": sentence_vectors} if sentence_vectors else {})
                    | ({"runtime": runtime} if runtime else {}))
+    chosen = runtime or Settings().runtime
     manifest = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "code_version": _git_version(),
                 "model": model, "chunker": Settings().chunk_chars,
                 "sentence_vectors": sentence_vectors or Settings().sentence_vectors, "chunk_k": CHUNK_K,
-                "runtime": pick_runtime(runtime or Settings().runtime, resolve_model(model)),
-                "stored_vectors": stored_vectors(runtime or Settings().runtime),
+                "runtime": pick_runtime(chosen, resolve_model(model)), "stored_vectors": stored_vectors(chosen),
                 "machine": f"{platform.machine()}, {platform.python_version()}", "sets": {}}
     results: dict[str, dict] = {}
     curves: dict[str, list[float]] = {}
