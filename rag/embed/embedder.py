@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embed.onnx_encoder import OnnxEncoder, align_layer, exportable, int8_verified, mean_pool
+from rag.embed.onnx_encoder import OnnxEncoder, align_layer, exportable, int8_verified, mean_pool, native_bf16
 from rag.settings import DEFAULT_MODEL, cache_dir
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ E5_PROMPTS = ("query: ", "passage: ")
 # Texts in one call from which ``auto`` loads the bf16 copy: one ingest batch of 256 chunks and
 # their sentences is ≈1,300; an article posted to a server a few dozen.
 BF16_MIN_TEXTS = 512
-BF16_PAD = 32  # bf16 batches' token lengths are padded to a multiple of this (see Embedder._torch_model)
+BF16_PAD = 32  # bf16 batches' token lengths are padded to a multiple of this (the torch copy only; see Embedder._bf16_for)
 
 
 def converted_model_dir() -> Path:
@@ -116,27 +116,22 @@ def pick_runtime(runtime: str, path: str) -> str:
 
 
 def stored_vectors(runtime: str) -> str:
-    """What computes the vectors ingest stores: ``int8`` (ONNX Runtime), ``bf16`` (torch) or ``fp32``.
-    ``auto`` takes bf16 where the CPU multiplies it in hardware (AMX): 2.9× fp32's speed at
-    cosine ≥ 0.9999 on that CPU (RESULTS 2026-12-03l); elsewhere bf16 is emulated and slower.
+    """What computes the vectors ingest stores: ``int8`` (ONNX Runtime), ``bf16`` (OpenVINO, or
+    torch for a model ONNX does not take) or ``fp32``. ``auto`` takes bf16 where the CPU multiplies
+    it in hardware (AVX-512 BF16 or AMX): 2.3× fp32's speed on an AMD EPYC (RESULTS 2026-12-06), 2.9×
+    on a Xeon with AMX (2026-12-03l), at cosine ≥ 0.9999 to fp32; elsewhere bf16 is emulated and slower.
 
     >>> stored_vectors("onnx-int8"), stored_vectors("bf16"), stored_vectors("torch")
     ('int8', 'bf16', 'fp32')
     """
     if runtime == "auto":
-        return "bf16" if _has_amx() and not _gpu() and importlib.util.find_spec("torch") else "fp32"
+        engine = importlib.util.find_spec("openvino") or importlib.util.find_spec("torch")
+        return "bf16" if native_bf16() and not _gpu() and engine else "fp32"
     return {"onnx-int8": "int8", "bf16": "bf16"}.get(runtime, "fp32")
 
 
 def _gpu() -> bool:
     return Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi") is not None
-
-
-def _has_amx() -> bool:
-    try:
-        return " amx_bf16" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
 
 
 class Embedder:
@@ -149,7 +144,7 @@ class Embedder:
         self.spec, self.path = spec, path
         self.runtime = pick_runtime(runtime, path)
         self.stored = stored_vectors(runtime)
-        self._bf16 = None  # the torch bfloat16 copy for stored vectors, loaded by the first large ingest
+        self._bf16 = None  # what computes stored bf16 vectors (OpenVINO or torch), loaded by the first large ingest
         self._asked_bf16 = runtime == "bf16"
         # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
         self._lock = threading.Lock()
@@ -186,31 +181,37 @@ class Embedder:
         hf_logging.disable_progress_bar()
         return SentenceTransformer(path)  # CUDA when torch has it, else the CPU
 
-    def _torch_model(self, bulk: bool, texts: int = BF16_MIN_TEXTS):
-        """The torch model for a call embedding ``texts`` texts: the bfloat16 copy for stored
-        vectors where :func:`stored_vectors` says bf16, else :attr:`model` (None on ONNX Runtime).
+    def _bf16_for(self, bulk: bool, texts: int):
+        """What computes a call of ``texts`` stored vectors in bfloat16 where :func:`stored_vectors`
+        says bf16: the exported graph on OpenVINO, or else a torch copy of the model (None: fp32).
         Under ``auto`` a small call (an article posted to a server, the sample at start) does not
-        load it: torch's import takes longer than it would save, and a server's memory stays lower."""
+        load it: the load takes longer than it would save, and a server's memory stays lower."""
         if not (bulk and self.stored == "bf16"):
-            return self.model
+            return None
         if self._bf16 is None and not self._asked_bf16 and texts < BF16_MIN_TEXTS:
-            return self.model
+            return None
         with self._loading:
             if self._bf16 is None:
-                import torch
+                if self.model is None and importlib.util.find_spec("openvino"):
+                    self._bf16 = OnnxEncoder(Path(self.path), bf16=True)
+                else:
+                    import torch
 
-                model = self._load_torch(self.path).to(torch.bfloat16)
-                # oneDNN keeps kernels per input shape: lengths padded to a multiple of 32 bound them,
-                # where ANT's every length grew a bf16 ingest to 8.3 GB (RESULTS 2026-12-03l)
-                model[0].processing_kwargs = {"text": {"pad_to_multiple_of": BF16_PAD}}
-                self._bf16 = model
+                    model = self._load_torch(self.path).to(torch.bfloat16)
+                    # oneDNN keeps kernels per input shape: lengths padded to a multiple of 32 bound
+                    # them, where ANT's every length grew a bf16 ingest to 8.3 GB (RESULTS 2026-12-03l)
+                    model[0].processing_kwargs = {"text": {"pad_to_multiple_of": BF16_PAD}}
+                    self._bf16 = model
         return self._bf16
 
-    def _forward(self, texts: list[str], bulk: bool = False, model=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _forward(self, texts: list[str], bulk: bool = False, engine=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(last hidden state, alignment hidden state, attention mask, character offsets) of one
-        batch, as numpy; the caller holds the model lock. ``bulk``: vectors to store, computed
-        by ``model`` (torch) or as :func:`stored_vectors` says (ONNX Runtime fp32 or int8)."""
-        model = model if model is not None else self.model
+        batch, as numpy; the caller holds the model lock. ``engine``: a bf16 one from
+        :meth:`_bf16_for`; else :attr:`model`, or with ``bulk`` ONNX Runtime as :func:`stored_vectors`
+        says (fp32 or int8)."""
+        if isinstance(engine, OnnxEncoder):
+            return engine.forward(texts)
+        model = engine if engine is not None else self.model
         if model is None:
             if bulk and self.stored == "int8":
                 if self._int8 is None:
@@ -244,11 +245,12 @@ class Embedder:
         texts = list(texts)
         prompted = [prompt + t for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
-        model = self._torch_model(bulk, len(texts))  # loaded before the lock: questions meanwhile go on
+        engine = self._bf16_for(bulk, len(texts))  # loaded before the lock: questions meanwhile go on
+        model = self.model if engine is None or isinstance(engine, OnnxEncoder) else engine
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
                 if model is None:
-                    hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk, model)
+                    hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk, engine)
                     out[rows] = mean_pool(hidden, mask)
                 else:
                     out[rows] = model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
@@ -295,10 +297,10 @@ class Embedder:
         spans_out = [np.zeros((len(s), self.dim), np.float32) for s in spans]
         alone: list[tuple[int, int]] = []  # (text, span) with no token inside the window
         prompted = [prompt + t for t in texts]
-        model = self._torch_model(True, len(texts) * 5)  # a chunk has ≈4 sentences; loaded before the lock
+        engine = self._bf16_for(True, len(texts) * 5)  # a chunk has ≈4 sentences; loaded before the lock
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
-                tokens, _, mask, offsets = self._forward([prompted[i] for i in rows], bulk=True, model=model)
+                tokens, _, mask, offsets = self._forward([prompted[i] for i in rows], bulk=True, engine=engine)
             vectors[rows] = mean_pool(tokens, mask)
             real = mask.astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
             for r, i in enumerate(rows):

@@ -39,11 +39,13 @@ def test_late_chunked_vectors_agree_with_a_direct_computation(fp32_embedder):
     assert all(float(x @ y) < 0.999 for x, y in zip(per_span[0], alone))
 
 
-def test_onnx_runtime_gives_torchs_vectors():
+def test_onnx_runtime_gives_torchs_vectors(monkeypatch):
     """The exported graph is the torch model: same passage, query, token and late-chunked
-    vectors; int8 is close but not the same."""
+    vectors; int8 and bf16 (OpenVINO, or a torch copy without it) are close but not the same."""
+    import sys
+
     from rag.embed.embedder import Embedder
-    from rag.embed.onnx_encoder import INT8_GATE
+    from rag.embed.onnx_encoder import INT8_GATE, OnnxEncoder
 
     torch_emb = Embedder(runtime="torch")
     onnx_emb = Embedder(runtime="onnx")
@@ -64,13 +66,17 @@ def test_onnx_runtime_gives_torchs_vectors():
     stored = bf16.embed_documents(texts)
     cos = (stored * torch_emb.embed_passages(texts)).sum(axis=1)
     assert bf16.stored == "bf16" and 0.9999 < cos.min() and cos.max() < 0.999999, cos
-    assert np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-6)
+    assert isinstance(bf16._bf16, OnnxEncoder) and np.allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-6)
     assert (bf16.embed_queries(texts) * torch_emb.embed_queries(texts)).sum(axis=1).min() > 0.99999
+    monkeypatch.setitem(sys.modules, "openvino", None)  # not installed
+    copy = Embedder(runtime="bf16")
+    cos = (copy.embed_documents(texts) * torch_emb.embed_passages(texts)).sum(axis=1)
+    assert not isinstance(copy._bf16, OnnxEncoder) and 0.9999 < cos.min() and cos.max() < 0.999999, cos
 
 
 def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
     """The verdict written beside the int8 graph decides whether int8 agrees with fp32 on this
-    CPU; ``auto`` stays fp32 either way (int8 is an opt-in), and stores bf16 where the CPU has AMX."""
+    CPU; ``auto`` stays fp32 either way (int8 is an opt-in), and stores bf16 where the CPU has bf16 units."""
     import json
     import shutil
 
@@ -92,9 +98,9 @@ def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
     assert int8_verified(model)
     assert models.pick_runtime("auto", str(model)) == "onnx"
     assert models.pick_runtime("onnx-int8", str(model)) == "onnx-int8"
-    # bf16 for what ingest stores only where the CPU has AMX, and never on request to be fp32
-    for amx, want in [(True, "bf16"), (False, "fp32")]:
-        monkeypatch.setattr(models, "_has_amx", lambda: amx)
+    # bf16 for what ingest stores only where the CPU multiplies it, and never on request to be fp32
+    for native, want in [(True, "bf16"), (False, "fp32")]:
+        monkeypatch.setattr(models, "native_bf16", lambda: native)
         assert models.stored_vectors("auto") == want
         assert models.stored_vectors("onnx") == models.stored_vectors("torch") == "fp32"
     assert models.pick_runtime("bf16", str(model)) == "onnx"
@@ -102,15 +108,17 @@ def test_int8_verdict_and_auto(monkeypatch, tmp_path, fp32_embedder):
 
 def test_auto_computes_bf16_for_large_calls_only(monkeypatch):
     """Where ``auto`` stores bf16, an article or two stays on the fp32 path (no torch import in a
-    server); an ingest batch loads the bf16 copy, whose vectors are unit length."""
+    server); an ingest batch loads the bf16 engine (OpenVINO on the exported graph), whose vectors
+    are unit length."""
     from rag.embed import embedder as models
+    from rag.embed.onnx_encoder import OnnxEncoder
 
-    monkeypatch.setattr(models, "_has_amx", lambda: True)
+    monkeypatch.setattr(models, "native_bf16", lambda: True)
     emb = models.Embedder()
     if emb.stored != "bf16":
         pytest.skip("a GPU machine: auto stores fp32")
     few = emb.embed_documents([TEXT, "Moscow"])
     assert emb._bf16 is None and np.allclose(few, emb.embed_passages([TEXT, "Moscow"]), atol=1e-5)
     many = emb.embed_documents([TEXT] + [f"خبر رقم {i}" for i in range(models.BF16_MIN_TEXTS)])
-    assert emb._bf16 is not None and np.allclose(np.linalg.norm(many, axis=1), 1, atol=1e-6)
+    assert isinstance(emb._bf16, OnnxEncoder) and np.allclose(np.linalg.norm(many, axis=1), 1, atol=1e-6)
     assert 0.9999 < float(many[0] @ few[0]) < 0.999999
