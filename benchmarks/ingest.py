@@ -5,7 +5,7 @@ corpus), so its peak RSS is its own:
 
 - ``raw``: torch fp32 encoding the chunk texts alone (title + passage), batch 32: the limit;
   ``raw-onnx`` / ``raw-int8``: the same on ONNX Runtime fp32 / int8;
-  ``raw-bf16``: torch in bfloat16;
+  ``raw-bf16``: bfloat16 (OpenVINO on the exported graph; torch for a model that is not exported);
 - ``torch`` / ``onnx`` / ``int8`` / ``bf16``: ``rag ingest`` into a fresh index on that runtime
   (``Settings.runtime``; ``int8`` and ``bf16`` store vectors so computed, questions stay fp32),
   each sentence embedded again on its own (the default);
