@@ -66,8 +66,8 @@ class Settings(BaseSettings):
     # What computes the vectors: "auto" is ONNX Runtime fp32 (torch's vectors, no torch import)
     # for a local mean-pooled model without an NVIDIA GPU, else torch; what ingest stores is
     # computed in bf16 (OpenVINO, else torch) where the CPU has AVX-512 BF16 or AMX ("bf16" asks
-    # for it anywhere). "onnx-int8"
-    # stores int8 vectors (≈1.3× faster ingest, cosine ≥ 0.997 to fp32). Questions stay fp32.
+    # for it anywhere). "onnx-int8" stores int8 vectors (≈1.3× faster ingest, cosine ≥ 0.997 to
+    # fp32). Questions stay fp32.
     # Not stored with the index: the vectors of all runtimes agree to ≥ 0.997.
     runtime: Literal["auto", "torch", "onnx", "onnx-int8", "bf16"] = "auto"
     # A second stage re-scoring the first stage's best chunks (e.g. "embeddinggemma-300m").

@@ -28,7 +28,7 @@ E5_PROMPTS = ("query: ", "passage: ")
 # Texts in one call from which ``auto`` loads the bf16 copy: one ingest batch of 256 chunks and
 # their sentences is ≈1,300; an article posted to a server a few dozen.
 BF16_MIN_TEXTS = 512
-BF16_PAD = 32  # bf16 batches' token lengths are padded to a multiple of this (the torch copy only; see Embedder._bf16_for)
+BF16_PAD = 32  # the torch bf16 copy pads token lengths to a multiple of this (Embedder._bf16_for)
 
 
 def converted_model_dir() -> Path:
