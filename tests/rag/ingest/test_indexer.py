@@ -195,8 +195,9 @@ def test_readers_during_an_update_see_the_old_article_or_the_new_one(index, monk
     def read():
         while not stop.is_set():
             began_after = updated.is_set()
-            hits = [h for h in index.search("القمر لرصد المياه الجوفية", 20) if h.article_id == "a7"]
-            quotes = [c.quote for c in answer(index, "ما القمر الذي أطلقته الوكالة؟").citations if c.article_id == "a7"]
+            with index.store.guard.reading():  # one reading: a search and an answer (each alone reads once)
+                hits = [h for h in index.search("القمر لرصد المياه الجوفية", 20) if h.article_id == "a7"]
+                quotes = [c.quote for c in answer(index, "ما القمر الذي أطلقته الوكالة؟").citations if c.article_id == "a7"]
             seen.append({v for v in ("OLDVER", "NEWVER") for t in [h.text for h in hits] + quotes if v in t}
                         if hits and quotes else {"missing"})
             after.append(began_after)
