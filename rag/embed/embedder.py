@@ -193,7 +193,7 @@ class Embedder:
         with self._loading:
             if self._bf16 is None:
                 if self.model is None and importlib.util.find_spec("openvino"):
-                    self._bf16 = OnnxEncoder(Path(self.path), bf16=True)
+                    self._bf16 = self._onnx.on(bf16=True)
                 else:
                     import torch
 
@@ -215,7 +215,7 @@ class Embedder:
         if model is None:
             if bulk and self.stored == "int8":
                 if self._int8 is None:
-                    self._int8 = OnnxEncoder(Path(self.path), int8=True)
+                    self._int8 = self._onnx.on(int8=True)
                     if not int8_verified(Path(self.path)):
                         log.warning("int8 vectors differ from fp32 on this CPU (onnx_encoder.INT8_GATE); "
                                     "runtime 'onnx' is the safe choice here")

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -206,10 +207,11 @@ def _openvino_bf16(path: Path):
 
 class OnnxEncoder:
     """Token-level outputs of one exported model for a batch of texts (prompts included), on ONNX
-    Runtime (fp32, or ``int8`` weights) or, with ``bf16``, on OpenVINO in bfloat16."""
+    Runtime (fp32, or ``int8`` weights); :meth:`on` gives the same on OpenVINO in bfloat16."""
 
-    def __init__(self, folder: Path, int8: bool = False, bf16: bool = False):
+    def __init__(self, folder: Path, int8: bool = False):
         path = export(folder, int8)
+        self.folder = folder
         self.max_length = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length", 512)
         self.dim = json.loads((folder / "config.json").read_text())["hidden_size"]
         pad = json.loads((folder / "tokenizer_config.json").read_text()).get("pad_token", "<pad>")
@@ -222,8 +224,15 @@ class OnnxEncoder:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             self.tokenizer.enable_truncation(self.max_length)
             self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad))
-        self._run = _openvino_bf16(path) if bf16 else _onnxruntime(path)
+        self._run = _onnxruntime(path)
         self.words = word_table.load(path.parent)
+
+    def on(self, int8: bool = False, bf16: bool = False) -> OnnxEncoder:
+        """This encoder with its tokenizer and word table (≈50 MB) shared, on another graph or engine."""
+        other = copy.copy(self)
+        path = export(self.folder, int8)
+        other._run = _openvino_bf16(path) if bf16 else _onnxruntime(path)
+        return other
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Each text's tokens (special ones included, cut at the model's limit), unpadded."""
