@@ -6,8 +6,9 @@ corpus), so its peak RSS is its own:
 - ``raw``: torch fp32 encoding the chunk texts alone (title + passage), batch 32: the limit;
   ``raw-onnx`` / ``raw-int8``: the same on ONNX Runtime fp32 / int8;
   ``raw-bf16``: bfloat16 (OpenVINO on the exported graph; torch for a model that is not exported);
-- ``torch`` / ``onnx`` / ``int8`` / ``bf16``: ``rag ingest`` into a fresh index on that runtime
-  (``Settings.runtime``; ``int8`` and ``bf16`` store vectors so computed, questions stay fp32),
+  ``raw-bf16-int8``: OpenVINO bf16 with int8 matrix multiplies;
+- ``torch`` / ``onnx`` / ``int8`` / ``bf16`` / ``bf16-int8``: ``rag ingest`` into a fresh index on
+  that runtime (``Settings.runtime``; the last three store vectors so computed, questions stay fp32),
   each sentence embedded again on its own (the default);
 - ``late`` / ``late-int8``: sentence vectors pooled from the chunk's own forward pass
   (``Settings.sentence_vectors = "late"``), ONNX fp32 / int8;
@@ -37,7 +38,8 @@ ARMS = {"raw": ("raw", "torch", None), "raw-onnx": ("raw", "onnx", None), "raw-i
         "torch": ("ingest", "torch", "separate"), "onnx": ("ingest", "onnx", "separate"),
         "int8": ("ingest", "onnx-int8", "separate"), "late": ("ingest", "onnx", "late"),
         "late-int8": ("ingest", "onnx-int8", "late"), "bf16": ("ingest", "bf16", "separate"),
-        "raw-bf16": ("raw", "bf16", None), "langchain": ("langchain", "torch", None)}
+        "raw-bf16": ("raw", "bf16", None), "bf16-int8": ("ingest", "bf16-int8", "separate"),
+        "raw-bf16-int8": ("raw", "bf16-int8", None), "langchain": ("langchain", "torch", None)}
 
 
 def disk_mb(path: Path) -> float:

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, get_args
 
 import typer
 
@@ -69,7 +69,7 @@ def run(
     sentence_vectors: Annotated[Optional[str], typer.Option(
         help="How the indexes make sentence vectors: late or separate [default: the product's].")] = None,
     runtime: Annotated[Optional[str], typer.Option(
-        help="What computes the vectors: auto, torch, onnx, onnx-int8 or bf16 [default: the product's].")] = None,
+        help="What computes the vectors: auto, torch, onnx, onnx-int8, bf16 or bf16-int8 [default: the product's].")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder [evals/runs/<time>].")] = None,
     questions: Annotated[Optional[Path], typer.Option(
         help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
@@ -85,7 +85,7 @@ def run(
     unknown = [c for c in configs.split(",") if c not in RECIPES]
     unknown += [] if questions else [s for s in sets.split(",") if s not in SETS]
     unknown += [sentence_vectors] if sentence_vectors not in (None, "late", "separate") else []
-    unknown += [runtime] if runtime not in (None, "auto", "torch", "onnx", "onnx-int8", "bf16") else []
+    unknown += [runtime] if runtime not in (None, *get_args(Settings.model_fields["runtime"].annotation)) else []
     if unknown:
         typer.echo(f"error: unknown set, recipe or sentence-vector mode: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)

@@ -110,24 +110,29 @@ def pick_runtime(runtime: str, path: str) -> str:
     model when no NVIDIA GPU is present, since it gives torch's vectors without torch's ≈10 s
     import; torch otherwise. int8 is an opt-in: it passes the retrieval gates but moves near ties
     (docs/design.md, "Runtimes")."""
-    if runtime not in ("auto", "bf16"):
+    if runtime not in ("auto", "bf16", "bf16-int8"):
         return runtime
     return "onnx" if not _gpu() and exportable(Path(path)) else "torch"
 
 
 def stored_vectors(runtime: str) -> str:
     """What computes the vectors ingest stores: ``int8`` (ONNX Runtime), ``bf16`` (OpenVINO, or
-    torch for a model ONNX does not take) or ``fp32``. ``auto`` takes bf16 where the CPU multiplies
-    it in hardware (AVX-512 BF16 or AMX): 2.3× fp32's speed on an AMD EPYC (RESULTS 2026-12-06), 2.9×
-    on a Xeon with AMX (2026-12-03l), at cosine ≥ 0.9999 to fp32; elsewhere bf16 is emulated and slower.
+    torch for a model ONNX does not take), ``bf16-int8`` (OpenVINO in bf16 with int8 matrix
+    multiplies; :class:`Embedder` makes it ``bf16`` for a model it cannot take) or ``fp32``.
+    ``auto`` takes bf16-int8 (else bf16) where the CPU multiplies bf16 in hardware (AVX-512 BF16
+    or AMX): 3.0× torch fp32's speed on an AMD EPYC, at cosine ≥ 0.9993 to fp32 (RESULTS
+    2026-12-06b); elsewhere bf16 is emulated and slower.
 
-    >>> stored_vectors("onnx-int8"), stored_vectors("bf16"), stored_vectors("torch")
-    ('int8', 'bf16', 'fp32')
+    >>> stored_vectors("onnx-int8"), stored_vectors("bf16"), stored_vectors("bf16-int8"), stored_vectors("torch")
+    ('int8', 'bf16', 'bf16-int8', 'fp32')
     """
     if runtime == "auto":
-        engine = importlib.util.find_spec("openvino") or importlib.util.find_spec("torch")
-        return "bf16" if native_bf16() and not _gpu() and engine else "fp32"
-    return {"onnx-int8": "int8", "bf16": "bf16"}.get(runtime, "fp32")
+        if not native_bf16() or _gpu():
+            return "fp32"
+        if importlib.util.find_spec("openvino"):
+            return "bf16-int8"
+        return "bf16" if importlib.util.find_spec("torch") else "fp32"
+    return {"onnx-int8": "int8", "bf16": "bf16", "bf16-int8": "bf16-int8"}.get(runtime, "fp32")
 
 
 def _gpu() -> bool:
@@ -145,7 +150,7 @@ class Embedder:
         self.runtime = pick_runtime(runtime, path)
         self.stored = stored_vectors(runtime)
         self._bf16 = None  # what computes stored bf16 vectors (OpenVINO or torch), loaded by the first large ingest
-        self._asked_bf16 = runtime == "bf16"
+        self._asked_bf16 = runtime in ("bf16", "bf16-int8")
         # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # the bf16 copy loads (≈10 s with torch's import) outside _lock
@@ -162,6 +167,8 @@ class Embedder:
             self._int8: OnnxEncoder | None = None  # loaded by the first ingest (embed_documents)
             own = _folder_prompts(Path(path))
             self.dim = self._onnx.dim
+        if self.stored == "bf16-int8" and (self.model is not None or not importlib.util.find_spec("openvino")):
+            self.stored = "bf16"  # OpenVINO runs the exported graph only: the torch copy instead
         is_e5 = "e5" in spec.lower()
         self.query_prompt = query_prompt if query_prompt is not None else own.get(
             "query", E5_PROMPTS[0] if is_e5 else "")
@@ -186,14 +193,14 @@ class Embedder:
         says bf16: the exported graph on OpenVINO, or else a torch copy of the model (None: fp32).
         Under ``auto`` a small call (an article posted to a server, the sample at start) does not
         load it: the load takes longer than it would save, and a server's memory stays lower."""
-        if not (bulk and self.stored == "bf16"):
+        if not (bulk and self.stored in ("bf16", "bf16-int8")):
             return None
         if self._bf16 is None and not self._asked_bf16 and texts < BF16_MIN_TEXTS:
             return None
         with self._loading:
             if self._bf16 is None:
                 if self.model is None and importlib.util.find_spec("openvino"):
-                    self._bf16 = self._onnx.on(bf16=True)
+                    self._bf16 = self._onnx.on(int8=self.stored == "bf16-int8", bf16=True)
                 else:
                     import torch
 
