@@ -120,7 +120,7 @@ def stored_vectors(runtime: str) -> str:
     torch for a model ONNX does not take), ``bf16-int8`` (OpenVINO in bf16 with int8 matrix
     multiplies; :class:`Embedder` makes it ``bf16`` for a model it cannot take) or ``fp32``.
     ``auto`` takes bf16-int8 (else bf16) where the CPU multiplies bf16 in hardware (AVX-512 BF16
-    or AMX): 3.0× torch fp32's speed on an AMD EPYC, at cosine ≥ 0.9993 to fp32 (RESULTS
+    or AMX): 2.7–3.9× torch fp32's speed on an AMD EPYC, at cosine ≥ 0.9993 to fp32 (RESULTS
     2026-12-06b); elsewhere bf16 is emulated and slower.
 
     >>> stored_vectors("onnx-int8"), stored_vectors("bf16"), stored_vectors("bf16-int8"), stored_vectors("torch")

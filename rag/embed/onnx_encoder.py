@@ -199,9 +199,10 @@ def int8_weights(model) -> int:
         weights = op.input_value(1).get_node() if op.get_type_name() == "MatMul" else None
         if weights is None or weights.get_type_name() != "Constant" or op.get_attributes()["transpose_b"]:
             continue
-        w = weights.get_data().astype(np.float32).T  # (out, in): one scale per output
+        w = weights.get_data()
         if w.ndim != 2:
             continue
+        w = w.astype(np.float32).T  # (out, in): one scale per output
         scale = np.maximum(np.abs(w).max(axis=1, keepdims=True), 1e-12) / 127
         q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
         dequantised = ops.multiply(ops.convert(ops.constant(q), "f32"), ops.constant(scale))
