@@ -67,6 +67,8 @@ def measure(db: Path, questions: list[str], filtered: dict) -> dict:
                 if server.poll() is not None or time.perf_counter() - t0 > 600:
                     raise SystemExit(f"rag serve --db {db} did not come up")
                 time.sleep(0.5)
+        if not health["chunks"]:
+            raise SystemExit(f"{db} holds no indexed articles: pass the folder `rag ingest --db` wrote")
         _post(base + "/api/ask", {"question": questions[0]})  # first use loads what is lazy
         search = [_post(base + "/api/search", {"question": q, "k": 5})[0] for q in questions]
         ask = [_post(base + "/api/ask", {"question": q})[0] for q in questions]
