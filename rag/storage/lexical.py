@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from rag.names import NAMES_VERSION, question_keys, text_keys
@@ -77,12 +78,17 @@ def tokenize(text: str, analyzer: str = "stem") -> list[str]:
     return [post(t) for t in _WORD.findall(normalize_ar(text)) if len(t) > 1 and t not in STOPWORDS]
 
 
-def _bm25(tokens: list[list[str]]):
+def _bm25(tokens: Iterable[list[str]]):
+    """A bm25s model of documents' tokens, read one document at a time: each word becomes an int
+    id as it comes, so a whole archive's words are never all Python strings at once (74k chunks:
+    peak 1.25 → 0.65 GB, RESULTS 2026-12-06b); the scores are the same."""
     import bm25s
+    import numpy as np
 
+    vocab = {"": 0}  # the empty token keeps documents with no words indexable (and queries always valid)
+    ids = [np.array([vocab.setdefault(t, len(vocab)) for t in doc] or [0], np.int32) for doc in tokens]
     model = bm25s.BM25()
-    # The empty token keeps documents with no words indexable (and queries always valid).
-    model.index([t or [""] for t in tokens], show_progress=False)
+    model.index((ids, vocab), show_progress=False)
     return model
 
 
@@ -103,8 +109,8 @@ class LexicalIndex:
                                [text_keys(t) for t in texts])
 
     @classmethod
-    def from_tokens(cls, ids: list[str], tokens: list[list[str]], analyzer: str = "stem",
-                    names: list[list[str]] | None = None) -> "LexicalIndex":
+    def from_tokens(cls, ids: list[str], tokens: Iterable[list[str]], analyzer: str = "stem",
+                    names: Iterable[list[str]] | None = None) -> "LexicalIndex":
         """From texts already passed through :func:`tokenize` (and :func:`rag.names.text_keys`
         for ``names``): the index keeps both per chunk."""
         if not ids:

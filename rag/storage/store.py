@@ -364,8 +364,10 @@ class Store:
             got = self.chunks.get(ids=missing[i:i + 5000], include=["documents"])
             have.update(self._store_tokens(got["ids"], got["documents"]))
         self.manifest.commit()
-        words, names = zip(*(have[cid].split("\t") for cid in ids)) if ids else ((), ())
-        lex = LexicalIndex.from_tokens(ids, [w.split() for w in words], names=[n.split() for n in names])
+        # generators: one chunk's words at a time (_bm25 turns them into ids as they come)
+        words = (have[cid].split("\t", 1)[0].split() for cid in ids)
+        names = (have[cid].split("\t", 1)[1].split() for cid in ids)
+        lex = LexicalIndex.from_tokens(ids, words, names=names)
         lex.save(self.path / "bm25")
         self._lexical = lex
         return lex
