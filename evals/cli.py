@@ -39,6 +39,8 @@ from rag.embed.embedder import pick_runtime, resolve_model, stored_vectors
 from rag.retrieve.recipes import RECIPES
 from rag.settings import DEFAULT_MODEL, Settings
 
+RUNTIMES = get_args(Settings.model_fields["runtime"].annotation)
+
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False, help=__doc__.splitlines()[0])
 
 
@@ -69,7 +71,7 @@ def run(
     sentence_vectors: Annotated[Optional[str], typer.Option(
         help="How the indexes make sentence vectors: late or separate [default: the product's].")] = None,
     runtime: Annotated[Optional[str], typer.Option(
-        help="What computes the vectors: auto, torch, onnx, onnx-int8, bf16 or bf16-int8 [default: the product's].")] = None,
+        help=f"What computes the vectors: {', '.join(RUNTIMES)} [default: the product's].")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Output folder [evals/runs/<time>].")] = None,
     questions: Annotated[Optional[Path], typer.Option(
         help="Your own questions (JSONL: question, gold, optional answer, answerable, id); replaces --sets.")] = None,
@@ -85,7 +87,7 @@ def run(
     unknown = [c for c in configs.split(",") if c not in RECIPES]
     unknown += [] if questions else [s for s in sets.split(",") if s not in SETS]
     unknown += [sentence_vectors] if sentence_vectors not in (None, "late", "separate") else []
-    unknown += [runtime] if runtime not in (None, *get_args(Settings.model_fields["runtime"].annotation)) else []
+    unknown += [runtime] if runtime not in (None, *RUNTIMES) else []
     if unknown:
         typer.echo(f"error: unknown set, recipe or sentence-vector mode: {', '.join(unknown)}", err=True)
         raise typer.Exit(2)

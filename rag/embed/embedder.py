@@ -29,6 +29,7 @@ E5_PROMPTS = ("query: ", "passage: ")
 # their sentences is ≈1,300; an article posted to a server a few dozen.
 BF16_MIN_TEXTS = 512
 BF16_PAD = 32  # the torch bf16 copy pads token lengths to a multiple of this (Embedder._bf16_for)
+BF16_KINDS = ("bf16", "bf16-int8")  # the runtimes, and the stored vectors, that the bf16 engine computes
 
 
 def converted_model_dir() -> Path:
@@ -110,7 +111,7 @@ def pick_runtime(runtime: str, path: str) -> str:
     model when no NVIDIA GPU is present, since it gives torch's vectors without torch's ≈10 s
     import; torch otherwise. int8 is an opt-in: it passes the retrieval gates but moves near ties
     (docs/design.md, "Runtimes")."""
-    if runtime not in ("auto", "bf16", "bf16-int8"):
+    if runtime not in ("auto", *BF16_KINDS):
         return runtime
     return "onnx" if not _gpu() and exportable(Path(path)) else "torch"
 
@@ -150,7 +151,7 @@ class Embedder:
         self.runtime = pick_runtime(runtime, path)
         self.stored = stored_vectors(runtime)
         self._bf16 = None  # what computes stored bf16 vectors (OpenVINO or torch), loaded by the first large ingest
-        self._asked_bf16 = runtime in ("bf16", "bf16-int8")
+        self._asked_bf16 = runtime in BF16_KINDS
         # One model shared by UI and API threads; HF fast tokenizers fail when used concurrently.
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # the bf16 copy loads (≈10 s with torch's import) outside _lock
@@ -193,7 +194,7 @@ class Embedder:
         says bf16: the exported graph on OpenVINO, or else a torch copy of the model (None: fp32).
         Under ``auto`` a small call (an article posted to a server, the sample at start) does not
         load it: the load takes longer than it would save, and a server's memory stays lower."""
-        if not (bulk and self.stored in ("bf16", "bf16-int8")):
+        if not (bulk and self.stored in BF16_KINDS):
             return None
         if self._bf16 is None and not self._asked_bf16 and texts < BF16_MIN_TEXTS:
             return None
