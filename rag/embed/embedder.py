@@ -212,6 +212,11 @@ class Embedder:
                     self._bf16 = model
         return self._bf16
 
+    def _torch_model(self, engine=None):
+        """What computes a call with torch: ``engine`` when it is the torch bf16 copy, else
+        :attr:`model` (None: an ONNX engine, :meth:`_encoder`)."""
+        return engine if engine is not None and not isinstance(engine, OnnxEncoder) else self.model
+
     def _encoder(self, bulk: bool, engine=None) -> OnnxEncoder:
         """The ONNX engine of a call: ``engine`` when it is one (OpenVINO bf16), else ONNX Runtime,
         int8 for ``bulk`` where :func:`stored_vectors` says so, fp32 otherwise."""
@@ -232,8 +237,8 @@ class Embedder:
         batch, as numpy; the caller holds the model lock. ``engine``: a bf16 one from
         :meth:`_bf16_for`; else :attr:`model`, or with ``bulk`` ONNX Runtime as :func:`stored_vectors`
         says (fp32 or int8)."""
-        model = engine if engine is not None else self.model
-        if model is None or isinstance(model, OnnxEncoder):
+        model = self._torch_model(engine)
+        if model is None:
             return self._encoder(bulk, engine).forward(texts)
         import torch
 
@@ -260,7 +265,7 @@ class Embedder:
         prompted = [prompt + t for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
         engine = self._bf16_for(bulk, len(texts))  # loaded before the lock: questions meanwhile go on
-        model = self.model if engine is None or isinstance(engine, OnnxEncoder) else engine
+        model = self._torch_model(engine)
         encoder = self._encoder(bulk, engine) if model is None else None
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
