@@ -160,9 +160,11 @@ def llm_server(
         typer.echo("error: the local LLM is not set up; run: scripts/setup.sh --llm", err=True)
         raise typer.Exit(2)
     url = f"http://127.0.0.1:{port}/v1"
+    # Its default ends a streaming answer with [DONE] whenever another request arrives, even the
+    # UI's readiness probe: answers were cut mid-sentence (RESULTS 2026-12-07b). Requests queue instead.
     child = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                               "--port", str(port), "--n_ctx", "4096", "--n_threads", str(threads),
-                              "--model_alias", "local"])
+                              "--model_alias", "local", "--interrupt_requests", "false"])
     for sig in (signal.SIGTERM, signal.SIGINT):  # stopping this command stops the server
         signal.signal(sig, lambda *_: child.terminate())
     # The first completion pages the weights in (≈3 s here): done now, not on a reader's question.

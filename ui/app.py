@@ -66,7 +66,7 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
         if ans.replaced:
             note += f" {ans.replaced} that failed {'is' if ans.replaced == 1 else 'are'} shown as the quote."
         if ans.invalid_citations:
-            note += f" {ans.invalid_citations} uncited line(s) dropped."
+            note += f" {ans.invalid_citations} line(s) dropped (uncited, repeated or cut off)."
         parts.append(f'<div class="rag-meta rag-mode rag-checked">{_e(note)}</div>')
     if ans.citations:
         items = []

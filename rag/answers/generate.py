@@ -18,8 +18,11 @@ Example (a llama.cpp, Ollama or hosted OpenAI-compatible server):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -68,18 +71,41 @@ def chat_model(settings: Settings):
 HOWTO = ("Answers are extractive (quotes). For answers written in your language: scripts/setup.sh --llm, "
          "then `rag llm-server`, then `rag serve --llm-url http://127.0.0.1:8081/v1`.")
 _READY: dict[str, tuple[float, bool]] = {}  # url -> (checked at, answered)
+# Answers being streamed, per url: such a server is not probed, since llama-cpp-python's server
+# by default ends the answer it is streaming when any other request arrives (RESULTS 2026-12-07b).
+_STREAMING: Counter[str] = Counter()
+_STREAMING_LOCK = threading.Lock()
+
+
+def _url(llm) -> str:
+    """The OpenAI-compatible server's base URL ("" for other chat models)."""
+    return str(getattr(llm, "openai_api_base", "") or "").rstrip("/")
+
+
+@contextlib.contextmanager
+def _streaming(llm):
+    with _STREAMING_LOCK:
+        _STREAMING[_url(llm)] += 1
+    try:
+        yield
+    finally:
+        with _STREAMING_LOCK:
+            _STREAMING[_url(llm)] -= 1
 
 
 def llm_ready(llm, ttl: float = 10.0) -> bool:
     """Whether ``llm``'s OpenAI-compatible server answers ``GET /models`` now (cached ``ttl`` s;
-    a short probe: a server still loading its model refuses the connection at once)."""
+    a short probe: a server still loading its model refuses the connection at once), or is
+    streaming an answer from here."""
     import time
 
     import httpx
 
-    url = str(getattr(llm, "openai_api_base", "") or "").rstrip("/")
+    url = _url(llm)
     if not url:
         return llm is not None  # not an OpenAI-compatible client: trust it
+    if _STREAMING[url] > 0:
+        return True
     at, ok = _READY.get(url, (0.0, False))
     if time.monotonic() - at > ttl:
         try:
@@ -172,6 +198,12 @@ class Checker:
             self.shown[n] = sentence
         return self.shown[n]
 
+    def cut(self, fragment: str) -> None:
+        """Count the unfinished line of an answer the model did not finish."""
+        if fragment.strip():
+            self.dropped += 1
+            self.reasons.append("dropped: cut off")
+
     def similarity(self, sentence: str, quote: str) -> float:
         a, b = self.index.embedder.embed_passages([_MARKER.sub("", sentence), quote])
         return float(np.dot(a, b))
@@ -240,14 +272,22 @@ def _render(llm, ev: Evidence, quotes: list[Citation], check: Checker) -> Iterat
     # Asked once more when it wrote nothing at all: llama.cpp has returned an empty completion
     # right after evaluating a long new prompt, and a full one for the same prompt next.
     for _ in range(2):
-        wrote, pending = False, ""
-        for chunk in llm.stream(messages(ev, quotes)):
-            pending += chunk.content
-            wrote = wrote or bool(chunk.content.strip())
-            *done, pending = pending.split("\n")
-            for line in done:
-                yield from check.lines(line)
-        yield from check.lines(pending)
+        wrote, pending, finish = False, "", None
+        with _streaming(llm):
+            for chunk in llm.stream(messages(ev, quotes)):
+                pending += chunk.content
+                wrote = wrote or bool(chunk.content.strip())
+                finish = chunk.response_metadata.get("finish_reason") or finish
+                *done, pending = pending.split("\n")
+                for line in done:
+                    yield from check.lines(line)
+        # An OpenAI-compatible stream ends by saying why; without a reason, or at the token
+        # limit, it was cut short and its last line is a fragment, never shown.
+        if finish == "length" or (finish is None and _url(llm)):
+            log.warning("the LLM's answer was cut short (finish reason %s); its unfinished line is dropped", finish)
+            check.cut(pending)
+        else:
+            yield from check.lines(pending)
         if wrote:
             return
 

@@ -95,6 +95,48 @@ def test_prompt_holds_only_the_quotes_fenced_as_data():
     assert "Arabic sentence" in messages(_setup("ماذا قالت روسيا؟")[0], cites)[1][1]
 
 
+class _Streamer:
+    """An OpenAI-compatible chat model's stream (a fake for the logic): the chunks, then the
+    finish reason on the last one, as servers send it; ``None``: the server cut the stream."""
+
+    openai_api_base = "http://127.0.0.1:9/v1"
+
+    def __init__(self, text: str, finish: str | None):
+        self.text, self.finish = text, finish
+
+    def stream(self, _messages):
+        from langchain_core.messages import AIMessageChunk
+
+        *pieces, last = self.text.split(" ")
+        yield from (AIMessageChunk(content=p + " ") for p in pieces)
+        yield AIMessageChunk(content=last, response_metadata={"finish_reason": self.finish} if self.finish else {})
+
+
+@pytest.mark.parametrize("finish", ["stop", None, "length"])
+def test_the_unfinished_last_line_of_a_cut_stream_is_dropped_not_checked(finish):
+    from rag.answers.generate import _render
+
+    ev, cites, check = _setup()
+    text = "Syromolotov doubts the American idea can be carried out. [1]\nAl Hilal won the league 3 times. [2]"
+    shown = list(_render(_Streamer(text, finish), ev, cites, check))
+    assert shown[0] == "Syromolotov doubts the American idea can be carried out. [1]"
+    # only a stream that says it stopped on its own vouches for its last line
+    assert shown[1:] == (["Al Hilal won the league 3 times. [2]"] if finish == "stop" else [])
+    assert check.dropped == (finish != "stop") and ("dropped: cut off" in check.reasons) == (finish != "stop")
+
+
+def test_a_server_streaming_an_answer_from_here_is_ready_and_not_probed():
+    from types import SimpleNamespace
+
+    from rag.answers.generate import _streaming, llm_ready
+    from tests.conftest import free_port
+
+    llm = SimpleNamespace(openai_api_base=f"http://127.0.0.1:{free_port()}/v1")  # nothing listens: a probe says no
+    with _streaming(llm):
+        assert llm_ready(llm, ttl=0)
+    assert not llm_ready(llm, ttl=0)
+
+
 # --- the real thing: Qwen2.5-Coder-1.5B (GGUF from PyPI parts) behind llama.cpp's OpenAI-compatible server
 
 
@@ -158,3 +200,35 @@ def test_a_busy_llm_server_counts_as_ready_and_a_closed_port_does_not():
         assert not llm_ready(SimpleNamespace(openai_api_base=f"http://127.0.0.1:{free_port()}/v1"))
     finally:
         busy.close()
+
+
+@pytest.mark.slow
+def test_the_local_llm_server_finishes_an_answer_while_it_is_probed(llm_url):
+    """llama-cpp-python's server ends a streaming answer when any request arrives, unless told
+    not to (rag llm-server does): the UI's readiness probe cut answers mid-sentence."""
+    import threading
+    import time
+
+    import httpx
+
+    from rag.answers.generate import chat_model
+    from rag.settings import Settings
+
+    sent, answered = [], []
+
+    def probe():  # each waits for the answer now, as llama.cpp serves one request at a time
+        for _ in range(3):
+            time.sleep(0.5)
+            sent.append(time.monotonic())
+            answered.append(httpx.get(llm_url + "/models", timeout=120).status_code)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    chunks = list(chat_model(Settings(llm_url=llm_url)).stream([("human", "Count from 1 to 30 in words, one per line.")]))
+    ended = time.monotonic()
+    prober.join(timeout=120)
+    text = "".join(c.content for c in chunks)
+    reasons = [c.response_metadata["finish_reason"] for c in chunks if c.response_metadata.get("finish_reason")]
+    assert sent[0] < ended and answered == [200] * 3  # a probe arrived mid-answer, and all were answered
+    assert reasons == ["stop"]  # said once, near the end
+    assert "thirty" in text.lower(), text
