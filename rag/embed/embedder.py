@@ -212,23 +212,34 @@ class Embedder:
                     self._bf16 = model
         return self._bf16
 
-    def _forward(self, texts: list[str], bulk: bool = False, engine=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(last hidden state, alignment hidden state, attention mask, character offsets) of one
-        batch, as numpy; the caller holds the model lock. ``engine``: a bf16 one from
-        :meth:`_bf16_for`; else :attr:`model`, or with ``bulk`` ONNX Runtime as :func:`stored_vectors`
-        says (fp32 or int8)."""
+    def _torch_model(self, engine=None):
+        """What computes a call with torch: ``engine`` when it is the torch bf16 copy, else
+        :attr:`model` (None: an ONNX engine, :meth:`_encoder`)."""
+        return engine if engine is not None and not isinstance(engine, OnnxEncoder) else self.model
+
+    def _encoder(self, bulk: bool, engine=None) -> OnnxEncoder:
+        """The ONNX engine of a call: ``engine`` when it is one (OpenVINO bf16), else ONNX Runtime,
+        int8 for ``bulk`` where :func:`stored_vectors` says so, fp32 otherwise."""
         if isinstance(engine, OnnxEncoder):
-            return engine.forward(texts)
-        model = engine if engine is not None else self.model
-        if model is None:
-            if bulk and self.stored == "int8":
+            return engine
+        if bulk and self.stored == "int8":
+            with self._loading:
                 if self._int8 is None:
                     self._int8 = self._onnx.on(int8=True)
                     if not int8_verified(Path(self.path)):
                         log.warning("int8 vectors differ from fp32 on this CPU (onnx_encoder.INT8_GATE); "
                                     "runtime 'onnx' is the safe choice here")
-                return self._int8.forward(texts)
-            return self._onnx.forward(texts)
+            return self._int8
+        return self._onnx
+
+    def _forward(self, texts: list[str], bulk: bool = False, engine=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(last hidden state, alignment hidden state, attention mask, character offsets) of one
+        batch, as numpy; the caller holds the model lock. ``engine``: a bf16 one from
+        :meth:`_bf16_for`; else :attr:`model`, or with ``bulk`` ONNX Runtime as :func:`stored_vectors`
+        says (fp32 or int8)."""
+        model = self._torch_model(engine)
+        if model is None:
+            return self._encoder(bulk, engine).forward(texts)
         import torch
 
         tok, encoder = model.tokenizer, model[0].auto_model
@@ -254,16 +265,18 @@ class Embedder:
         prompted = [prompt + t for t in texts]
         out = np.empty((len(texts), self.dim), np.float32)
         engine = self._bf16_for(bulk, len(texts))  # loaded before the lock: questions meanwhile go on
-        model = self.model if engine is None or isinstance(engine, OnnxEncoder) else engine
+        model = self._torch_model(engine)
+        encoder = self._encoder(bulk, engine) if model is None else None
         for rows in _by_length(self._lengths(prompted), batch_size):
             with self._lock:
-                if model is None:
-                    hidden, _, mask, _ = self._forward([prompted[j] for j in rows], bulk, engine)
-                    out[rows] = mean_pool(hidden, mask)
+                if encoder is not None:  # OpenVINO: this batch runs while the loop tokenizes the next
+                    encoder.pool_into([prompted[j] for j in rows], out, rows)
                 else:
                     out[rows] = model.encode([texts[j] for j in rows], prompt=prompt, batch_size=batch_size,
                                              normalize_embeddings=True, convert_to_numpy=True,
                                              show_progress_bar=False)
+        if encoder is not None:
+            encoder.wait()
         if model is not None and model is self._bf16:  # bf16 normalises to ≈3 digits; cosines want unit vectors
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out

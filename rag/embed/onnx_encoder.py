@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
 import os
@@ -32,7 +33,11 @@ from rag.settings import cache_dir
 
 INPUTS = ("inputs_embeds", "attention_mask")
 OUTPUTS = ("last_hidden_state", "align_hidden_state")
-INT8_FILE = "model-int8-ffn32-rr.onnx"
+# Eager attention: torch's fused attention exports a mask rebuilt in every layer and a NaN check
+# after each softmax, 8 % of OpenVINO's time (RESULTS 2026-12-07); a new name re-exports old caches.
+FP32_FILE = "model-eager.onnx"
+INT8_FILE = "model-eager-int8-ffn32-rr.onnx"
+STALE_FILES = ("model.onnx", "model-int8-ffn32-rr.onnx")  # the graphs of earlier versions
 INT8_GATE = 0.995  # the least cosine to fp32 under which an int8 ingest warns
 # Texts the int8 graph is compared on with fp32 at export: news sentences and questions, both scripts.
 PROBE = ("صرح نائب وزير الخارجية الروسي بأن موسكو تشكك في إمكانية إنشاء تحالف استراتيجي في الشرق الأوسط.",
@@ -82,7 +87,7 @@ def export(folder: Path, int8: bool = False) -> Path:
     ``words.npy``, memory-mapped and looked up in numpy (4-bit where exact, :mod:`rag.embed.word_table`):
     the session loads in 0.5 s, not 1.6 s, and a server keeps only the rows it has used in memory."""
     out = onnx_dir(folder)
-    target = out / (INT8_FILE if int8 else "model.onnx")
+    target = out / (INT8_FILE if int8 else FP32_FILE)
     if target.is_file():
         return target
     out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +110,8 @@ def export(folder: Path, int8: bool = False) -> Path:
             _export_fp32(folder, tmp)
             os.replace(tmp / "words.npy", out / "words.npy")  # before the graph: the graph marks completion
         os.replace(tmp / target.name, target)
+        for stale in STALE_FILES:
+            (out / stale).unlink(missing_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if int8:
@@ -142,7 +149,7 @@ def _export_fp32(folder: Path, out: Path) -> None:
     import torch
     from transformers import AutoModel
 
-    model = AutoModel.from_pretrained(str(folder)).eval()
+    model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
     layer = align_layer(model.config.num_hidden_layers)
 
     class Encoder(torch.nn.Module):
@@ -160,18 +167,29 @@ def _export_fp32(folder: Path, out: Path) -> None:
     dynamic = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, *OUTPUTS)}
     with torch.inference_mode():
         # The TorchScript exporter: one file, and no onnxscript at run time.
-        torch.onnx.export(Encoder(), dummy, str(out / "model.onnx"), input_names=list(INPUTS),
+        torch.onnx.export(Encoder(), dummy, str(out / FP32_FILE), input_names=list(INPUTS),
                           output_names=list(OUTPUTS), dynamic_axes=dynamic, opset_version=17, dynamo=False)
 
 
-def _onnxruntime(path: Path):
-    """The graph on ONNX Runtime's CPU provider, as a function of (embeddings, mask)."""
-    import onnxruntime as ort
+class _OnnxRuntime:
+    """The graph on ONNX Runtime's CPU provider: outputs of (embeddings, mask), at once."""
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # warnings about unused initializers are noise here
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return lambda embeds, mask: session.run(list(OUTPUTS), {INPUTS[0]: embeds, INPUTS[1]: mask})
+    def __init__(self, path: Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # warnings about unused initializers are noise here
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, embeds: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(list(OUTPUTS), {INPUTS[0]: embeds, INPUTS[1]: mask})
+
+    def submit(self, embeds: np.ndarray, mask: np.ndarray, done) -> None:
+        """``done(outputs, a, b)`` with the outputs of rows ``a:b`` (here all of them, now)."""
+        done(self(embeds, mask), 0, len(mask))
+
+    def wait(self) -> None:
+        """Nothing runs in the background here."""
 
 
 def native_bf16() -> bool:
@@ -212,29 +230,57 @@ def int8_weights(model) -> int:
     return done
 
 
-def _openvino(path: Path, int8: bool = False):
-    """The graph on OpenVINO's CPU plugin computing in bfloat16, as a function of (embeddings,
-    mask); with ``int8`` its matrix multiplies take int8 weights (:func:`int8_weights`) and int8
-    activations quantised per group of 128 values as they come."""
-    import openvino as ov
+class _OpenVino:
+    """The graph on OpenVINO's CPU plugin computing in bfloat16; with ``int8`` its matrix
+    multiplies take int8 weights (:func:`int8_weights`) and int8 activations quantised per group
+    of 128 values as they come. A batch is split across the streams the plugin's throughput hint
+    picks for the cores (two of one thread on 2 cores), and :meth:`submit` returns while they run,
+    so the next batch is tokenized meanwhile (RESULTS 2026-12-07)."""
 
-    core = ov.Core()
-    model = core.read_model(str(path))
-    # The plugin keeps kernels per input shape (5,000 by default): with news' every length memory
-    # grew ≈2 MB a batch; without that cache it stays flat, at the same speed (RESULTS 2026-12-06).
-    config = {"INFERENCE_PRECISION_HINT": "bf16", "CPU_RUNTIME_CACHE_CAPACITY": 0}
-    if int8 and int8_weights(model):
-        # groups of 128 were the fastest of 32–384 and per token, 1.3× bf16 (RESULTS 2026-12-06b)
-        config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = 128
-    compiled = core.compile_model(model, "CPU", config)
-    request = compiled.create_infer_request()
-    outputs = [compiled.output(name) for name in OUTPUTS]
+    def __init__(self, path: Path, int8: bool = False):
+        import openvino as ov
 
-    def run(embeds: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
-        got = request.infer({INPUTS[0]: embeds, INPUTS[1]: mask})
-        return [np.array(got[o]) for o in outputs]  # copies: the request reuses its buffers
+        core = ov.Core()
+        model = core.read_model(str(path))
+        # The plugin keeps kernels per input shape (5,000 by default): with news' every length memory
+        # grew ≈2 MB a batch; without that cache it stays flat, at the same speed (RESULTS 2026-12-06).
+        config = {"INFERENCE_PRECISION_HINT": "bf16", "CPU_RUNTIME_CACHE_CAPACITY": 0, "PERFORMANCE_HINT": "THROUGHPUT"}
+        if int8 and int8_weights(model):
+            # groups of 128 were the fastest of 32–384 and per token, 1.3× bf16 (RESULTS 2026-12-06b)
+            config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = 128
+        compiled = core.compile_model(model, "CPU", config)
+        self.outputs = [compiled.output(name) for name in OUTPUTS]
+        self.queue = ov.AsyncInferQueue(compiled, compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self.queue.set_callback(self._done)
+        self.error: Exception | None = None
 
-    return run
+    def submit(self, embeds: np.ndarray, mask: np.ndarray, done) -> None:
+        """Queue the batch, one part a stream; ``done(outputs, a, b)`` runs in OpenVINO's thread with
+        the outputs of rows ``a:b`` (views of the request's buffers: copy what you keep)."""
+        cuts = np.linspace(0, len(mask), len(self.queue) + 1).astype(int)
+        for a, b in itertools.pairwise(cuts):
+            if b > a:
+                self.queue.start_async({INPUTS[0]: embeds[a:b], INPUTS[1]: mask[a:b]}, userdata=(done, a, b))
+
+    def _done(self, request, userdata) -> None:
+        done, a, b = userdata
+        try:
+            done([request.get_tensor(o).data for o in self.outputs], a, b)
+        except Exception as e:  # noqa: BLE001 (raised by wait(), in the caller's thread)
+            self.error = e
+
+    def wait(self) -> None:
+        """Until every submitted batch is done; raises what a ``done`` raised."""
+        self.queue.wait_all()
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+    def __call__(self, embeds: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+        parts: dict[int, list[np.ndarray]] = {}
+        self.submit(embeds, mask, lambda outputs, a, b: parts.__setitem__(a, [np.array(o) for o in outputs]))
+        self.wait()
+        return [np.concatenate([parts[a][k] for a in sorted(parts)]) for k in range(len(self.outputs))]
 
 
 class OnnxEncoder:
@@ -256,14 +302,14 @@ class OnnxEncoder:
             self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
             self.tokenizer.enable_truncation(self.max_length)
             self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id(pad))
-        self._run = _onnxruntime(path)
+        self._run = _OnnxRuntime(path)
         self.words = word_table.load(path.parent)
 
     def on(self, int8: bool = False, bf16: bool = False) -> OnnxEncoder:
         """This encoder with its tokenizer and word table (≈50 MB) shared, on another graph or
         engine: ONNX Runtime's int8 graph, OpenVINO in bf16, or OpenVINO in bf16 with int8 matmuls."""
         other = copy.copy(self)
-        other._run = _openvino(export(self.folder), int8) if bf16 else _onnxruntime(export(self.folder, int8))
+        other._run = _OpenVino(export(self.folder), int8) if bf16 else _OnnxRuntime(export(self.folder, int8))
         return other
 
     def count_tokens(self, texts: list[str]) -> list[int]:
@@ -272,8 +318,8 @@ class OnnxEncoder:
             return self.pieces.count(texts)
         return [sum(e.attention_mask) for e in self.tokenizer.encode_batch(list(texts))]
 
-    def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(last hidden state, alignment hidden state, attention mask, character offsets)."""
+    def inputs(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(token embeddings, attention mask, character offsets) of a batch, padded."""
         if self.pieces is not None:
             ids, mask, offsets = self.pieces.encode_batch(list(texts))
         else:
@@ -281,8 +327,26 @@ class OnnxEncoder:
             ids = np.array([e.ids for e in enc], np.int64)
             mask = np.array([e.attention_mask for e in enc], np.int64)
             offsets = np.array([e.offsets for e in enc], np.int64)
-        hidden, align = self._run(np.asarray(self.words[ids]), mask)
+        return np.asarray(self.words[ids]), mask, offsets
+
+    def forward(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(last hidden state, alignment hidden state, attention mask, character offsets)."""
+        embeds, mask, offsets = self.inputs(texts)
+        hidden, align = self._run(embeds, mask)
         return hidden, align, mask, offsets
+
+    def pool_into(self, texts: list[str], out: np.ndarray, rows: np.ndarray) -> None:
+        """The texts' mean-pooled vectors into ``out[rows]``: at once on ONNX Runtime; on OpenVINO
+        once the streams are done with them, which :meth:`wait` waits for."""
+        embeds, mask, _ = self.inputs(texts)
+
+        def done(outputs: list[np.ndarray], a: int, b: int) -> None:
+            out[rows[a:b]] = mean_pool(outputs[0], mask[a:b])
+
+        self._run.submit(embeds, mask, done)
+
+    def wait(self) -> None:
+        self._run.wait()
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
