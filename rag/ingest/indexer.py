@@ -64,7 +64,7 @@ class Indexer:
         with self._busy:
             n = self.store.delete(article_ids)
             if n:
-                self.store.rebuild_lexical()
+                self.store.sync_lexical()
             return n
 
     def check(self, repair: bool = False) -> dict[str, list[str]]:
@@ -167,7 +167,7 @@ class Indexer:
 
     def _finish(self, report: IngestReport, t0: float) -> IngestReport:
         if report.articles or report.removed or not self.store.has_lexical():
-            self.store.rebuild_lexical()  # BM25 follows Chroma: same chunks, rebuilt at ingest only
+            self.store.sync_lexical()  # BM25 follows the manifest, updated at ingest only
         report.seconds = time.perf_counter() - t0
         return report
 

@@ -1,7 +1,7 @@
-"""BM25 over Arabic-normalised chunk text (bm25s), persisted beside Chroma.
+"""BM25 over Arabic-normalised chunk text, persisted beside Chroma.
 
-Built at ingest time from the chunks in Chroma, saved in ``<db>/bm25/``, loaded once; never
-rebuilt per query. Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
+Built from the chunks in Chroma, saved in ``<db>/bm25/index.npz``, loaded once, and updated
+with the articles an ingest adds, changes or removes (no other chunk is read again). Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
 stem (one article/preposition prefix and one suffix off): the stem lifted the fused ranking on
 XQuAD Arabic and ARCD (evals/RESULTS.md, "Ablations"). Beside the words it indexes each chunk's name keys
 (:mod:`rag.names`), which match a question's names across scripts.
@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
+from rag.ids import article_of
 from rag.names import NAMES_VERSION, question_keys, text_keys
 from rag.text import normalize_ar
 
 LEXICAL_VERSION = f"bm25-ar-2+{NAMES_VERSION}"  # a saved index of another version is rebuilt on load
+INDEX_FILE = "index.npz"
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Arabic function words and a few English ones; too frequent to help ranking.
 STOPWORDS = frozenset(normalize_ar(w) for w in (
@@ -78,29 +84,125 @@ def tokenize(text: str, analyzer: str = "stem") -> list[str]:
     return [post(t) for t in _WORD.findall(normalize_ar(text)) if len(t) > 1 and t not in STOPWORDS]
 
 
-def _bm25(tokens: Iterable[list[str]]):
-    """A bm25s model of documents' tokens, read one document at a time: each word becomes an int
-    id as it comes, so a whole archive's words are never all Python strings at once (74k chunks:
-    peak 1.25 → 0.65 GB, RESULTS 2026-12-06b); the scores are the same."""
-    import bm25s
-    import numpy as np
+class Bm25:
+    """Lucene's BM25 (k1 1.5, b 0.75, bm25s's defaults) over each document's term counts, scored
+    when asked. Documents are added and removed without analysing the others again: bm25s stores
+    scores with the corpus's statistics already in them, so one new article re-indexed a whole
+    archive (10–11 s; RESULTS 2026-12-07c). Immutable: a change returns a new index, so a
+    reader keeps the one it started with.
 
-    vocab = {"": 0}  # the empty token keeps documents with no words indexable (and queries always valid)
-    ids = [np.array([vocab.setdefault(t, len(vocab)) for t in doc] or [0], np.int32) for doc in tokens]
-    model = bm25s.BM25()
-    model.index((ids, vocab), show_progress=False)
-    return model
+    >>> bm = Bm25.build([["روسيا", "اتفاق"], ["روسيا", "روسيا", "الصين"], ["الصين"]])
+    >>> bm.top([bm.vocab["روسيا"]], 3)  # doctest: +ELLIPSIS
+    [(1, 0.231...), (0, 0.188...)]
+    >>> bm.drop([True, False, True]).extend([["روسيا"]]).top([bm.vocab["روسيا"]], 3)  # doctest: +ELLIPSIS
+    [(1, 0.094...), (0, 0.089...)]
+    """
+
+    K1, B = 1.5, 0.75
+
+    def __init__(self, vocab: dict[str, int], counts, lengths: np.ndarray):
+        self.vocab = vocab  # term → column; shared by the indexes derived from this one (it only grows)
+        self.counts = counts  # scipy CSC, documents × terms: how often each term occurs in each document
+        self.lengths = lengths  # terms per document
+        self.df = np.diff(counts.indptr)  # documents holding each term
+        n = len(lengths)
+        self.idf = np.log1p((n - self.df + 0.5) / (self.df + 0.5)).astype(np.float32)
+        avg = float(lengths.mean()) if n else 1.0
+        self.norm = (self.K1 * (1 - self.B + self.B * lengths / avg)).astype(np.float32)
+
+    @classmethod
+    def build(cls, docs: Iterable[list[str]], vocab: dict[str, int] | None = None) -> "Bm25":
+        """From each document's terms, read one document at a time: a term becomes an int as it
+        comes, so a whole archive's words are never all Python strings at once (RESULTS 2026-12-06b)."""
+        from scipy import sparse
+
+        vocab = {"": 0} if vocab is None else vocab  # "": what a document without terms holds
+        indptr, indices, data, lengths = [0], [], [], []
+        for doc in docs:
+            ids = np.array([vocab.setdefault(t, len(vocab)) for t in doc] or [0], np.int32)
+            terms, counts = np.unique(ids, return_counts=True)
+            indices.append(terms)
+            data.append(counts.astype(np.float32))
+            indptr.append(indptr[-1] + len(terms))
+            lengths.append(len(ids))
+        rows = sparse.csr_matrix((np.concatenate(data) if data else np.zeros(0, np.float32),
+                                  np.concatenate(indices) if indices else np.zeros(0, np.int32), indptr),
+                                 shape=(len(lengths), len(vocab)))
+        return cls(vocab, rows.tocsc(), np.array(lengths, np.float32))
+
+    def extend(self, docs: Iterable[list[str]]) -> "Bm25":
+        """This index with ``docs`` added after its documents."""
+        from scipy import sparse
+
+        new = Bm25.build(docs, self.vocab)
+        old = self.counts.copy()
+        old.resize((old.shape[0], len(self.vocab)))  # terms the new documents brought
+        new.counts.resize((new.counts.shape[0], len(self.vocab)))
+        return Bm25(self.vocab, sparse.vstack([old, new.counts], format="csc"),
+                    np.concatenate([self.lengths, new.lengths]))
+
+    def drop(self, gone) -> "Bm25":
+        """This index without the documents where ``gone`` is true (the others keep their order)."""
+        keep = ~np.asarray(gone, bool)
+        return Bm25(self.vocab, self.counts[keep].tocsc(), self.lengths[keep])
+
+    def scores(self, terms: list[int]) -> np.ndarray:
+        """Each document's score for the query ``terms`` (a term asked twice counts twice)."""
+        out = np.zeros(len(self.lengths), np.float32)
+        c = self.counts
+        for t in terms:
+            if t < c.shape[1]:
+                rows, tf = c.indices[c.indptr[t]:c.indptr[t + 1]], c.data[c.indptr[t]:c.indptr[t + 1]]
+                out[rows] += self.idf[t] * tf / (tf + self.norm[rows])
+        return out
+
+    def top(self, terms: list[int], k: int) -> list[tuple[int, float]]:
+        """The ``k`` best (document, score) with a score above 0, best first."""
+        s = self.scores(terms)
+        k = min(k, len(s))
+        if not k:
+            return []
+        best = np.argpartition(-s, k - 1)[:k]
+        best = best[np.argsort(-s[best], kind="stable")]
+        return [(int(d), float(s[d])) for d in best if s[d] > 0]
+
+    def holding(self, term: int) -> np.ndarray:
+        """Whether each document holds ``term``."""
+        out = np.zeros(len(self.lengths), bool)
+        if term < self.counts.shape[1]:
+            out[self.counts.indices[self.counts.indptr[term]:self.counts.indptr[term + 1]]] = True
+        return out
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        terms = "\n".join(sorted(self.vocab, key=self.vocab.get)).encode("utf-8")
+        c = self.counts
+        return {f"{prefix}_data": c.data, f"{prefix}_indices": c.indices, f"{prefix}_indptr": c.indptr,
+                f"{prefix}_lengths": self.lengths, f"{prefix}_vocab": np.frombuffer(terms, np.uint8)}
+
+    @classmethod
+    def from_arrays(cls, a, prefix: str) -> "Bm25":
+        from scipy import sparse
+
+        terms = a[f"{prefix}_vocab"].tobytes().decode("utf-8").split("\n")
+        lengths = a[f"{prefix}_lengths"]
+        counts = sparse.csc_matrix((a[f"{prefix}_data"], a[f"{prefix}_indices"], a[f"{prefix}_indptr"]),
+                                   shape=(len(lengths), len(terms)))
+        return cls({t: i for i, t in enumerate(terms)}, counts, lengths)
 
 
 class LexicalIndex:
-    """Chunk ids and bm25s models of their words and of their name keys (:mod:`rag.names`);
-    ``search`` returns (chunk id, score) best first, ``name_match`` scores given chunks."""
+    """Chunk ids and BM25 indexes of their words and of their name keys (:mod:`rag.names`);
+    ``search`` returns (chunk id, score) best first, ``name_match`` scores given chunks.
+    ``hashes``: the content hash of each article whose chunks it holds, which says what to
+    update when the manifest changes (:meth:`updated`)."""
 
-    def __init__(self, ids: list[str], model, analyzer: str = "stem", names=None):
+    def __init__(self, ids: list[str], model: Bm25 | None, analyzer: str = "stem", names: Bm25 | None = None,
+                 hashes: dict[str, str] | None = None):
         self.ids = ids
         self.model = model
         self.analyzer = analyzer
         self.names = names
+        self.hashes = hashes or {}
         self._position = {cid: i for i, cid in enumerate(ids)}
 
     @classmethod
@@ -110,12 +212,27 @@ class LexicalIndex:
 
     @classmethod
     def from_tokens(cls, ids: list[str], tokens: Iterable[list[str]], analyzer: str = "stem",
-                    names: Iterable[list[str]] | None = None) -> "LexicalIndex":
+                    names: Iterable[list[str]] | None = None, hashes: dict[str, str] | None = None) -> "LexicalIndex":
         """From texts already passed through :func:`tokenize` (and :func:`rag.names.text_keys`
         for ``names``): the index keeps both per chunk."""
         if not ids:
-            return cls([], None, analyzer)
-        return cls(list(ids), _bm25(tokens), analyzer, _bm25(names) if names is not None else None)
+            return cls([], None, analyzer, hashes=hashes)
+        return cls(list(ids), Bm25.build(tokens), analyzer, Bm25.build(names) if names is not None else None, hashes)
+
+    def updated(self, removed: set[str], ids: list[str], tokens: list[list[str]], names: list[list[str]],
+                hashes: dict[str, str]) -> "LexicalIndex":
+        """A new index: without the chunks of ``removed`` articles, with the chunks ``ids``
+        added (their tokens and name keys), reflecting the articles' ``hashes``."""
+        if self.model is None or self.names is None:
+            return LexicalIndex.from_tokens(ids, tokens, self.analyzer, names, hashes)
+        gone = np.array([article_of(cid) in removed for cid in self.ids], bool)
+        kept = [cid for cid, g in zip(self.ids, gone) if not g]
+        if not kept and not ids:
+            return LexicalIndex([], None, self.analyzer, hashes=hashes)
+        model, keys = self.model.drop(gone), self.names.drop(gone)
+        if ids:
+            model, keys = model.extend(tokens), keys.extend(names)
+        return LexicalIndex(kept + list(ids), model, self.analyzer, keys, hashes)
 
     def name_match(self, question: str, chunk_ids: list[str]) -> dict[str, float]:
         """For each of ``chunk_ids``, the share of the question's name keys it holds, each key
@@ -127,7 +244,7 @@ class LexicalIndex:
         """
         if self.names is None:
             return {}
-        vocab = self.names.vocab_dict
+        vocab = self.names.vocab
         keys = [k for k in question_keys(question) if k in vocab]
         wanted = [(cid, self._position[cid]) for cid in chunk_ids if cid in self._position]
         if not keys or not wanted:
@@ -136,7 +253,7 @@ class LexicalIndex:
         held: dict[str, float] = {}
         total = 0.0
         for key in keys:
-            found = self.names.get_scores([vocab[key]]) > 0
+            found = self.names.holding(vocab[key])
             df = int(found.sum())
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             total += idf
@@ -148,33 +265,38 @@ class LexicalIndex:
     def search(self, question: str, k: int = 10) -> list[tuple[str, float]]:
         if not self.ids:
             return []
-        vocab = self.model.vocab_dict
-        tokens = [t for t in tokenize(question, self.analyzer) if t in vocab]
-        if not tokens:
-            return []
-        docs, scores = self.model.retrieve([[vocab[t] for t in tokens]], k=min(k, len(self.ids)), show_progress=False)
-        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+        vocab = self.model.vocab
+        tokens = [vocab[t] for t in tokenize(question, self.analyzer) if t in vocab]
+        return [(self.ids[d], s) for d, s in self.model.top(tokens, k)] if tokens else []
 
     def save(self, path: Path) -> None:
+        """One file, written beside and renamed: a crash leaves the old index or the new one."""
         path.mkdir(parents=True, exist_ok=True)
-        if self.ids:  # an empty index (every article removed) is just its empty id list
-            self.model.save(str(path), show_progress=False)
-            if self.names is not None:
-                self.names.save(str(path / "names"), show_progress=False)
-        (path / "ids.json").write_text(json.dumps({"version": LEXICAL_VERSION, "ids": self.ids}))
+        arrays = {"meta": np.frombuffer(json.dumps({"version": LEXICAL_VERSION, "hashes": self.hashes}).encode(),
+                                        np.uint8),
+                  "ids": np.frombuffer("\n".join(self.ids).encode("utf-8"), np.uint8)}
+        if self.model is not None:
+            arrays.update(self.model.arrays("words"))
+        if self.names is not None:
+            arrays.update(self.names.arrays("names"))
+        tmp = path / (INDEX_FILE + ".tmp")
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path / INDEX_FILE)
+        for old in path.iterdir():  # bm25s's files, from before this format
+            if old.name != INDEX_FILE:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
 
     @classmethod
     def load(cls, path: Path) -> "LexicalIndex | None":
-        meta = path / "ids.json"
-        if not meta.exists():
+        """The saved index, or None if there is none of this version."""
+        if not (path / INDEX_FILE).is_file():
             return None
-        data = json.loads(meta.read_text())
-        if data.get("version") != LEXICAL_VERSION:
-            return None
-        import bm25s
-
-        if not data["ids"]:
-            return cls([], None)
-        names = path / "names"
-        return cls(data["ids"], bm25s.BM25.load(str(path), show_progress=False),
-                   names=bm25s.BM25.load(str(names), show_progress=False) if names.exists() else None)
+        with np.load(path / INDEX_FILE, allow_pickle=False) as a:
+            meta = json.loads(a["meta"].tobytes())
+            if meta.get("version") != LEXICAL_VERSION:
+                return None
+            ids = a["ids"].tobytes().decode("utf-8").split("\n") if len(a["ids"]) else []
+            model = Bm25.from_arrays(a, "words") if "words_data" in a else None
+            names = Bm25.from_arrays(a, "names") if "names_data" in a else None
+        return cls(ids, model if ids else None, names=names if ids else None, hashes=meta["hashes"])

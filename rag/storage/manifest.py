@@ -3,8 +3,8 @@
 Articles carry their content hash (what makes ingest incremental), chunk count (their chunk ids
 without a scan) and origin file (what pruning compares with). The running sums of the stored
 vectors give the collection means of the hub correction without reading every vector. Each
-chunk's BM25 tokens, analysed once at ingest, let BM25 be rebuilt without fetching or
-re-analysing every chunk's text (bm25s cannot add documents to an index).
+chunk's BM25 tokens, analysed once at ingest, let BM25 be built or updated without fetching or
+re-analysing chunk texts.
 
 Example:
     >>> m = Manifest(":memory:")
@@ -109,10 +109,19 @@ class Manifest:
             self.put_sums(name, n + sign * len(vectors), total + sign * vectors.sum(axis=0))
 
     # -- BM25 tokens -----------------------------------------------------------------------
-    def tokens(self, version: str) -> dict[str, str]:
-        """Chunk id → stored tokens of analyzer ``version`` (those of other versions are dropped)."""
+    def tokens(self, version: str, chunk_ids: list[str]) -> dict[str, str]:
+        """Chunk id → stored tokens of analyzer ``version``, for those of ``chunk_ids`` that have
+        them (the tokens of other versions are dropped)."""
         self.db.execute("DELETE FROM chunk_tokens WHERE version != ?", (version,))
-        return dict(self.db.execute("SELECT chunk_id, tokens FROM chunk_tokens"))
+        if len(chunk_ids) > 5000:  # a whole archive: one scan beats its ids in batches
+            wanted = set(chunk_ids)
+            return {c: t for c, t in self.db.execute("SELECT chunk_id, tokens FROM chunk_tokens") if c in wanted}
+        out = {}
+        for i in range(0, len(chunk_ids), 500):  # SQLite's limit on bound parameters
+            part = chunk_ids[i:i + 500]
+            out.update(self.db.execute(f"SELECT chunk_id, tokens FROM chunk_tokens WHERE chunk_id IN "
+                                       f"({','.join('?' * len(part))})", part))
+        return out
 
     def put_tokens(self, version: str, rows: dict[str, str]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO chunk_tokens VALUES (?, ?, ?)",

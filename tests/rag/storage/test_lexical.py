@@ -1,5 +1,7 @@
 import pytest
 
+from rag.ids import article_of
+from rag.names import text_keys
 from rag.storage.lexical import LexicalIndex, tokenize
 
 
@@ -61,3 +63,26 @@ def test_name_match_weights_rare_names_and_survives_save_load(tmp_path):
     assert lex.name_match("ماذا قال غولدنسون؟", ids) == {}  # no Latin names in an Arabic question
     lex.save(tmp_path / "bm25")
     assert LexicalIndex.load(tmp_path / "bm25").name_match("Goldenson", ids) == {"a::0": 1.0}
+
+
+def test_an_updated_index_scores_as_one_built_from_scratch(tmp_path):
+    """Articles added, changed and removed in place give the scores of a fresh build over what is left."""
+    docs = {f"a{i}::{j}": f"روسيا والصين {'اتفاق ' * i} تجارة رقم {i} {j} اليابان" for i in range(6) for j in range(2)}
+    first = {cid: t for cid, t in docs.items() if not cid.startswith(("a4", "a5"))}
+    lex = LexicalIndex.build(list(first), list(first.values()))
+    changed = {"a1::0": "بومبيو يزور روسيا", "a4::0": docs["a4::0"], "a4::1": docs["a4::1"], "a5::0": "اتفاق غولدنسون"}
+    new = lex.updated({"a1", "a3"}, list(changed), [tokenize(t) for t in changed.values()],
+                      [text_keys(t) for t in changed.values()], {"a1": "h2"})
+    assert lex.search("روسيا", 20) and len(lex.ids) == 8  # the old index is left as it was
+    left = {cid: t for cid, t in first.items() if not cid.startswith(("a1", "a3"))} | changed
+    fresh = LexicalIndex.build(list(left), list(left.values()))
+    assert sorted(new.ids) == sorted(fresh.ids) and new.hashes == {"a1": "h2"}
+    for q in ("روسيا", "اتفاق تجارة", "بومبيو", "اليابان رقم 4"):
+        assert dict(new.search(q, 20)) == pytest.approx(dict(fresh.search(q, 20)), abs=1e-5)
+    ids = sorted(left)
+    assert new.name_match("Did Goldenson or Pompeo?", ids) == pytest.approx(fresh.name_match("Did Goldenson or Pompeo?", ids))
+    new.save(tmp_path / "bm25")
+    again = LexicalIndex.load(tmp_path / "bm25")
+    assert again.search("اتفاق", 20) == new.search("اتفاق", 20) and again.hashes == {"a1": "h2"}
+    gone = new.updated({article_of(c) for c in new.ids}, [], [], [], {})
+    assert gone.ids == [] and gone.search("روسيا") == []

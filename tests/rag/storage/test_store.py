@@ -75,6 +75,34 @@ def test_bm25_tokens_and_name_keys_follow_the_chunks_and_old_ones_are_reanalysed
     assert index.store.lexical.name_match("Pompeo's budget", ["a0::0"]) == {"a0::0": 1.0}
 
 
+def test_bm25_is_updated_in_place_and_catches_up_after_a_crash(tmp_path, embedder, monkeypatch):
+    from rag.storage.store import Store
+
+    src = tmp_path / "news.jsonl"
+    write(src, [rec(0), rec(1), rec(2, "قال غولدنسون إن الخطة تمضي.")])
+    db = tmp_path / "db"
+    with Index.open(Settings(db=db), embedder=embedder) as ix:
+        ix.ingest([src], progress=False)
+        # from now on only the changed articles' chunks may be analysed and indexed
+        monkeypatch.setattr(Store, "_rebuild_lexical", lambda self: pytest.fail("BM25 was rebuilt"))
+        write(src, [rec(0, "نص جديد عن ميزانية بومبيو."), rec(1), rec(3, "وصل وفد الباندا إلى فيينا.")])
+        ix.ingest([src], progress=False)  # a0 changed, a2 gone, a3 new
+        lex = ix.store.lexical
+        assert sorted(lex.ids) == chunk_ids(ix) and lex.hashes == ix.store.manifest.hashes()
+        assert [cid for cid, _ in lex.search("ميزانية")] == ["a0::0"] and lex.search("الخطة") == []
+        assert [cid for cid, _ in lex.search("الباندا")] == ["a3::0"]
+        # an ingest cut short after its articles were committed, before BM25 was saved
+        monkeypatch.setattr(Store, "sync_lexical", lambda self: None)
+        write(src, [rec(0, "نص جديد عن ميزانية بومبيو."), rec(1), rec(3, "وصل وفد الباندا إلى فيينا."),
+                    rec(4, "افتتح متحف الفنون في الدوحة.")])
+        ix.ingest([src], progress=False)
+        monkeypatch.undo()
+    monkeypatch.setattr(Store, "_rebuild_lexical", lambda self: pytest.fail("BM25 was rebuilt"))
+    with Index.open(Settings(db=db), embedder=embedder) as ix:  # the saved BM25 lacks a4: caught up on load
+        assert [cid for cid, _ in ix.store.lexical.search("متحف الفنون")] == ["a4::0"]
+        assert sorted(ix.store.lexical.ids) == chunk_ids(ix)
+
+
 def test_collections_search_wide_even_when_made_before(index):
     from rag.tuning import TUNING
 
