@@ -356,8 +356,8 @@ class Store:
 
     def sync_lexical(self) -> LexicalIndex:
         """BM25 brought up to the manifest: only the chunks of articles added, changed or removed
-        since it was saved are taken out and put in, with their stored tokens (a whole
-        archive took 10–11 s to rebuild for one new article, this ≈ 1 s: RESULTS 2026-12-07c)."""
+        since it was saved are taken out and put in, with their stored tokens (for one new article
+        in a whole archive 0.3–0.5 s, where a rebuild took 9–11 s: RESULTS 2026-12-07c)."""
         with self._lexical_lock:
             lex = self._lexical or LexicalIndex.load(self.path / "bm25")
             if lex is None:
@@ -368,7 +368,8 @@ class Store:
             if gone:
                 counts = self.manifest.chunk_counts()
                 ids = [chunk_id(a, i) for a in sorted(changed) for i in range(counts[a])]
-                rows = [self._tokens(ids)[c].split("\t", 1) for c in ids]
+                have = self._tokens(ids)
+                rows = [have[c].split("\t", 1) for c in ids]
                 lex = lex.updated(gone, ids, [r[0].split() for r in rows], [r[1].split() for r in rows], now)
                 lex.save(self.path / "bm25")
             self._lexical = lex
