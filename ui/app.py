@@ -91,11 +91,13 @@ def render_answer(ans: Answer, anchor: str = "a") -> str:
 
 
 def _stream_steps(ans: Answer, anchor: str):
-    """What the chat shows while an answer arrives: its lines one by one, then the sources."""
+    """What the chat shows while an answer arrives: its lines one by one, marked as still coming
+    (for the reader, and for a browser test that must not take a partial answer for the whole),
+    then the whole answer with its sources."""
     lines = ans.answer.split("\n")
     for i in range(1, len(lines)):
         partial = Answer(ans.question, "\n".join(lines[:i]), ans.abstained)
-        yield render_answer(partial, anchor)
+        yield render_answer(partial, anchor) + '<div class="rag-pending rag-meta" aria-busy="true">…</div>'
     yield render_answer(ans, anchor)
 
 

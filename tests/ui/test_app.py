@@ -1,6 +1,6 @@
 from rag.answers.extractive import Answer, Citation
 from rag.hits import Hit
-from ui.app import render_answer
+from ui.app import _stream_steps, render_answer
 
 
 def _cite(**kw):
@@ -35,3 +35,9 @@ def test_abstention_lists_nearest_passages():
     hit = Hit(1, 0.71, "a", "a::0", "<b>near</b>", "cnn", "", "", "text")
     out = render_answer(Answer("q", "The sources do not answer this question.", True, [], [hit]))
     assert "rag-abstain" in out and "Nearest passages" in out and "&lt;b&gt;near" in out
+
+
+def test_a_streamed_answer_is_marked_pending_until_its_last_step():
+    steps = list(_stream_steps(Answer("?", "first line [1]\nsecond line [1]", False, [_cite()]), "m1"))
+    assert len(steps) == 2 and "rag-pending" in steps[0] and "rag-sources" not in steps[0]
+    assert "rag-pending" not in steps[-1] and "rag-sources" in steps[-1]
