@@ -174,8 +174,9 @@ class Bm25:
         return out
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
-        terms = "\n".join(sorted(self.vocab, key=self.vocab.get)).encode("utf-8")
         c = self.counts
+        # the shared vocabulary may hold terms of a later index: this one's columns only
+        terms = "\n".join(sorted(self.vocab, key=self.vocab.get)[:c.shape[1]]).encode("utf-8")
         return {f"{prefix}_data": c.data, f"{prefix}_indices": c.indices, f"{prefix}_indptr": c.indptr,
                 f"{prefix}_lengths": self.lengths, f"{prefix}_vocab": np.frombuffer(terms, np.uint8)}
 

@@ -86,3 +86,11 @@ def test_an_updated_index_scores_as_one_built_from_scratch(tmp_path):
     assert again.search("اتفاق", 20) == new.search("اتفاق", 20) and again.hashes == {"a1": "h2"}
     gone = new.updated({article_of(c) for c in new.ids}, [], [], [], {})
     assert gone.ids == [] and gone.search("روسيا") == []
+
+
+def test_an_index_saves_only_its_own_terms_when_a_later_one_added_more(tmp_path):
+    lex = LexicalIndex.build(["a::0"], ["روسيا والصين"])
+    lex.updated(set(), ["b::0"], [tokenize("اليابان وكوريا")], [[]], {})  # grows the shared vocabulary
+    lex.save(tmp_path / "bm25")
+    again = LexicalIndex.load(tmp_path / "bm25")
+    assert again.search("روسيا") == lex.search("روسيا") and again.search("اليابان") == []
