@@ -269,8 +269,8 @@ def requests(quotes: list) -> list[list]:
 
 def _render(llm, ev: Evidence, quotes: list[Citation], check: Checker) -> Iterator[str]:
     """The model's checked lines for ``quotes``, each as soon as it is complete."""
-    # Asked once more when it wrote nothing at all: llama.cpp has returned an empty completion
-    # right after evaluating a long new prompt, and a full one for the same prompt next.
+    # Asked once more when it wrote nothing at all: llama.cpp has returned an empty completion,
+    # then a full one for the same prompt; likely cut by a readiness probe (RESULTS 2026-12-07b).
     for _ in range(2):
         wrote, pending, finish = False, "", None
         with _streaming(llm):
