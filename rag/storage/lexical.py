@@ -1,9 +1,10 @@
 """BM25 over Arabic-normalised chunk text, persisted beside Chroma.
 
 Built from the chunks in Chroma, saved in ``<db>/bm25/index.npz``, loaded once, and updated
-with the articles an ingest adds, changes or removes (no other chunk is read again). Tokens are matched after :func:`rag.text.normalize_ar` folding and a light
-stem (one article/preposition prefix and one suffix off): the stem lifted the fused ranking on
-XQuAD Arabic and ARCD (evals/RESULTS.md, "Ablations"). Beside the words it indexes each chunk's name keys
+with the articles an ingest adds, changes or removes (no other chunk is read again). Tokens are
+matched after :func:`rag.text.normalize_ar` folding and a light stem (one article/preposition
+prefix and one suffix off): the stem lifted the fused ranking on XQuAD Arabic and ARCD
+(evals/RESULTS.md, "Ablations"). Beside the words it indexes each chunk's name keys
 (:mod:`rag.names`), which match a question's names across scripts.
 
 Example:
@@ -15,7 +16,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -104,9 +104,9 @@ class Bm25:
         self.vocab = vocab  # term → column; shared by the indexes derived from this one (it only grows)
         self.counts = counts  # scipy CSC, documents × terms: how often each term occurs in each document
         self.lengths = lengths  # terms per document
-        self.df = np.diff(counts.indptr)  # documents holding each term
+        df = np.diff(counts.indptr)  # documents holding each term
         n = len(lengths)
-        self.idf = np.log1p((n - self.df + 0.5) / (self.df + 0.5)).astype(np.float32)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         avg = float(lengths.mean()) if n else 1.0
         self.norm = (self.K1 * (1 - self.B + self.B * lengths / avg)).astype(np.float32)
 
@@ -146,14 +146,20 @@ class Bm25:
         keep = ~np.asarray(gone, bool)
         return Bm25(self.vocab, self.counts[keep].tocsc(), self.lengths[keep])
 
+    def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """(documents, counts) of ``term``; none for a term only a later index holds."""
+        c = self.counts
+        if term >= c.shape[1]:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        span = slice(c.indptr[term], c.indptr[term + 1])
+        return c.indices[span], c.data[span]
+
     def scores(self, terms: list[int]) -> np.ndarray:
         """Each document's score for the query ``terms`` (a term asked twice counts twice)."""
         out = np.zeros(len(self.lengths), np.float32)
-        c = self.counts
         for t in terms:
-            if t < c.shape[1]:
-                rows, tf = c.indices[c.indptr[t]:c.indptr[t + 1]], c.data[c.indptr[t]:c.indptr[t + 1]]
-                out[rows] += self.idf[t] * tf / (tf + self.norm[rows])
+            rows, tf = self._postings(t)
+            out[rows] += self.idf[t] * tf / (tf + self.norm[rows])
         return out
 
     def top(self, terms: list[int], k: int) -> list[tuple[int, float]]:
@@ -169,8 +175,7 @@ class Bm25:
     def holding(self, term: int) -> np.ndarray:
         """Whether each document holds ``term``."""
         out = np.zeros(len(self.lengths), bool)
-        if term < self.counts.shape[1]:
-            out[self.counts.indices[self.counts.indptr[term]:self.counts.indptr[term + 1]]] = True
+        out[self._postings(term)[0]] = True
         return out
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -250,13 +255,13 @@ class LexicalIndex:
         wanted = [(cid, self._position[cid]) for cid in chunk_ids if cid in self._position]
         if not keys or not wanted:
             return {}
-        n = len(self.ids)
         held: dict[str, float] = {}
         total = 0.0
         for key in keys:
             found = self.names.holding(vocab[key])
-            df = int(found.sum())
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            if not found.any():  # the vocabulary keeps the keys of removed chunks
+                continue
+            idf = float(self.names.idf[vocab[key]])
             total += idf
             for cid, i in wanted:
                 if found[i]:

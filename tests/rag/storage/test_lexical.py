@@ -68,6 +68,7 @@ def test_name_match_weights_rare_names_and_survives_save_load(tmp_path):
 def test_an_updated_index_scores_as_one_built_from_scratch(tmp_path):
     """Articles added, changed and removed in place give the scores of a fresh build over what is left."""
     docs = {f"a{i}::{j}": f"روسيا والصين {'اتفاق ' * i} تجارة رقم {i} {j} اليابان" for i in range(6) for j in range(2)}
+    docs["a3::0"] += " قال ترامب"
     first = {cid: t for cid, t in docs.items() if not cid.startswith(("a4", "a5"))}
     lex = LexicalIndex.build(list(first), list(first.values()))
     changed = {"a1::0": "بومبيو يزور روسيا", "a4::0": docs["a4::0"], "a4::1": docs["a4::1"], "a5::0": "اتفاق غولدنسون"}
@@ -80,7 +81,8 @@ def test_an_updated_index_scores_as_one_built_from_scratch(tmp_path):
     for q in ("روسيا", "اتفاق تجارة", "بومبيو", "اليابان رقم 4"):
         assert dict(new.search(q, 20)) == pytest.approx(dict(fresh.search(q, 20)), abs=1e-5)
     ids = sorted(left)
-    assert new.name_match("Did Goldenson or Pompeo?", ids) == pytest.approx(fresh.name_match("Did Goldenson or Pompeo?", ids))
+    for q in ("Did Goldenson or Pompeo?", "Did Trump meet Pompeo?"):  # Trump: only in a removed chunk
+        assert new.name_match(q, ids) == pytest.approx(fresh.name_match(q, ids))
     new.save(tmp_path / "bm25")
     again = LexicalIndex.load(tmp_path / "bm25")
     assert again.search("اتفاق", 20) == new.search("اتفاق", 20) and again.hashes == {"a1": "h2"}
