@@ -30,7 +30,7 @@ from rag.ids import chunk_id  # noqa: E402
 from rag.ingest.readers import Article, read_paths  # noqa: E402
 from rag.names import text_keys  # noqa: E402
 from rag.settings import Settings  # noqa: E402
-from rag.storage.lexical import Bm25, LexicalIndex, tokenize  # noqa: E402
+from rag.storage.lexical import LexicalIndex, tokenize  # noqa: E402
 
 ANT = ROOT.parent / "shared" / "corpus" / "ant-2018.jsonl.gz"
 QUESTIONS = ROOT / "evals" / "news-qa.jsonl"

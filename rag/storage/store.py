@@ -369,8 +369,8 @@ class Store:
                 counts = self.manifest.chunk_counts()
                 ids = [chunk_id(a, i) for a in sorted(changed) for i in range(counts[a])]
                 have = self._tokens(ids)
-                rows = [have[c].split("\t", 1) for c in ids]
-                lex = lex.updated(gone, ids, [r[0].split() for r in rows], [r[1].split() for r in rows], now)
+                parts = [_words_and_keys(have[c]) for c in ids]
+                lex = lex.updated(gone, ids, [w for w, _ in parts], [k for _, k in parts], now)
                 lex.save(self.path / "bm25")
             self._lexical = lex
             return lex
@@ -385,8 +385,8 @@ class Store:
         ids = self.chunks.get(include=[])["ids"]
         have = self._tokens(ids)
         # generators: one chunk's words at a time (Bm25.build turns them into ids as they come)
-        words = (have[cid].split("\t", 1)[0].split() for cid in ids)
-        names = (have[cid].split("\t", 1)[1].split() for cid in ids)
+        words = (_words_and_keys(have[cid])[0] for cid in ids)
+        names = (_words_and_keys(have[cid])[1] for cid in ids)
         lex = LexicalIndex.from_tokens(ids, words, names=names, hashes=hashes)
         lex.save(self.path / "bm25")
         self._lexical = lex
@@ -408,6 +408,16 @@ class Store:
         rows = {cid: " ".join(tokenize(text)) + "\t" + " ".join(text_keys(text)) for cid, text in zip(chunk_ids, texts)}
         self.manifest.put_tokens(LEXICAL_VERSION, rows)
         return rows
+
+
+def _words_and_keys(row: str) -> tuple[list[str], list[str]]:
+    r"""(words, name keys) of a row :meth:`Store._store_tokens` wrote.
+
+    >>> _words_and_keys("روسي صين\trs sn")
+    (['روسي', 'صين'], ['rs', 'sn'])
+    """
+    words, keys = row.split("\t", 1)
+    return words.split(), keys.split()
 
 
 def _client(settings: Settings, path: Path):
